@@ -1,0 +1,549 @@
+/*
+ * The incremental machinery shared by RequestParser and ResponseParser:
+ * buffering, finding the head, and de-framing the body.
+ *
+ *   state        on                          next state
+ *   ───────────  ──────────────────────────  ─────────────────────────────
+ *   head         complete head (final)       length | chunk-size | close | end
+ *   head         interim head (1xx)          head
+ *   length       body bytes counted down     end
+ *   chunk-size   size line, size > 0         chunk-data
+ *   chunk-size   size line, size = 0         trailers
+ *   chunk-data   chunk bytes counted down    chunk-crlf
+ *   chunk-crlf   CRLF                        chunk-size
+ *   trailers     empty line                  end
+ *   close        EOF                         end
+ *   end          EndEvent handed out         head | paused
+ *   paused       resume()                    head
+ *   head         EOF at a message boundary   closed
+ */
+
+import { CR, HEX_VALUE, HTAB, LF, quoteInput, SP } from "./_chars.ts";
+import { findLineEnd, parseFieldLines } from "./_fields.ts";
+import { ProtocolError } from "./errors.ts";
+import {
+  CLOSED,
+  type Closed,
+  type DataEvent,
+  type EndEvent,
+  NEED_DATA,
+  type NeedData,
+  PAUSED,
+  type Paused,
+} from "./events.ts";
+import type { BodyFraming } from "./framing.ts";
+import { FieldList } from "./headers.ts";
+import { type Limits, resolveLimits } from "./limits.ts";
+
+type State =
+  | "head"
+  | "length"
+  | "chunk-size"
+  | "chunk-data"
+  | "chunk-crlf"
+  | "trailers"
+  | "close"
+  | "end"
+  | "paused"
+  | "closed";
+
+const EMPTY = new Uint8Array(0);
+const END_WITHOUT_TRAILERS: EndEvent = Object.freeze({
+  kind: "end",
+  trailers: null,
+});
+const MIN_STORE_BYTES = 4096;
+
+/** What a subclass makes of one complete head. */
+export interface ParsedHead<Head> {
+  head: Head;
+  framing: BodyFraming;
+  /** Interim (1xx) heads have no body and no end event. */
+  interim: boolean;
+  /** Pause after this message: the bytes after it are not HTTP. */
+  pauseAfter: boolean;
+}
+
+/** The shared incremental parser; subclasses parse the start line and fields. */
+export abstract class MessageParser<Head> {
+  /** The limits in force. */
+  readonly limits: Readonly<Limits>;
+  readonly #allowBareLf: boolean;
+  #buf: Uint8Array = EMPTY;
+  #start = 0;
+  #end = 0;
+  #owned = false;
+  #eof = false;
+  #state: State = "head";
+  #remaining = 0;
+  #scanFrom = 0;
+  #pauseAfter = false;
+  #trailers: FieldList | null = null;
+
+  constructor(limits: Partial<Limits> | undefined, allowBareLf: boolean) {
+    this.limits = resolveLimits(limits);
+    this.#allowBareLf = allowBareLf;
+  }
+
+  /**
+   * Parses one complete head (start line through the empty line).
+   *
+   * @param head A copy of the head's bytes, owned by the caller from now on.
+   * @param startLineEnd Where the start line's content ends.
+   * @param fieldsStart Where the first field line starts.
+   */
+  protected abstract parseHead(
+    head: Uint8Array,
+    startLineEnd: number,
+    fieldsStart: number,
+    offsets: number[],
+  ): ParsedHead<Head>;
+
+  /** Called when a final message ends (the response parser pops its method). */
+  protected onMessageEnd(): void {}
+
+  /** Whether the parser may see leading empty lines (requests, RFC 9112 §2.2). */
+  protected get skipsLeadingEmptyLines(): boolean {
+    return true;
+  }
+
+  /**
+   * Hands the parser more bytes. They are not copied: the parser keeps views
+   * of them until `next()` returns need-data, when it copies what is left.
+   *
+   * @param bytes Bytes read from the peer.
+   */
+  receive(bytes: Uint8Array): void {
+    if (this.#eof) {
+      throw new TypeError("Cannot receive bytes after receiveEof()");
+    }
+    const length = bytes.length;
+    if (length === 0) return;
+    if (this.#start === this.#end) {
+      this.#buf = bytes;
+      this.#start = 0;
+      this.#end = length;
+      this.#owned = false;
+      return;
+    }
+    if (this.#owned && this.#end + length <= this.#buf.length) {
+      this.#buf.set(bytes, this.#end);
+      this.#end += length;
+      return;
+    }
+    this.#compact(length);
+    this.#buf.set(bytes, this.#end);
+    this.#end += length;
+  }
+
+  /** Tells the parser the peer closed its sending side. */
+  receiveEof(): void {
+    this.#eof = true;
+  }
+
+  /** How many received bytes have not been parsed yet. */
+  get bufferedBytes(): number {
+    return this.#end - this.#start;
+  }
+
+  /** Whether the peer's EOF has been received. */
+  get eofReceived(): boolean {
+    return this.#eof;
+  }
+
+  /**
+   * Takes the bytes received but not parsed (a copy), e.g. to hand an
+   * upgraded connection to a WebSocket or tunnel implementation.
+   *
+   * @returns The unparsed bytes.
+   */
+  takeBuffered(): Uint8Array {
+    const rest = this.#buf.slice(this.#start, this.#end);
+    this.#buf = EMPTY;
+    this.#start = this.#end = 0;
+    this.#owned = false;
+    return rest;
+  }
+
+  /** Continues parsing HTTP after a pause (e.g. an Upgrade the server declined). */
+  resume(): void {
+    if (this.#state === "paused") this.#state = "head";
+  }
+
+  // Makes room for `extra` more bytes in storage the parser owns. Storage that
+  // views were handed out from is never overwritten: it is replaced.
+  #compact(extra: number): void {
+    const pending = this.#end - this.#start;
+    const store = new Uint8Array(
+      Math.max(MIN_STORE_BYTES, (pending + extra) * 2),
+    );
+    store.set(this.#buf.subarray(this.#start, this.#end));
+    this.#buf = store;
+    this.#start = 0;
+    this.#end = pending;
+    this.#owned = true;
+  }
+
+  #needData(): NeedData {
+    if (!this.#owned && this.#start < this.#end) this.#compact(0);
+    return NEED_DATA;
+  }
+
+  #unexpectedEof(what: string): never {
+    throw new ProtocolError(
+      `Cannot finish the message: connection closed ${what}`,
+      "UNEXPECTED_EOF",
+    );
+  }
+
+  /**
+   * Parses as far as the bytes allow and returns the next event.
+   *
+   * @returns A head, data or end event, or need-data, paused or closed.
+   */
+  next(): Head | DataEvent | EndEvent | NeedData | Paused | Closed {
+    switch (this.#state) {
+      case "head":
+        return this.#nextHead();
+      case "length":
+        return this.#nextCounted("end");
+      case "chunk-data":
+        return this.#nextCounted("chunk-crlf");
+      case "chunk-size":
+        return this.#nextChunkSize();
+      case "chunk-crlf":
+        return this.#nextChunkCrlf();
+      case "trailers":
+        return this.#nextTrailers();
+      case "close":
+        return this.#nextCloseDelimited();
+      case "end":
+        return this.#endMessage();
+      case "paused":
+        return PAUSED;
+      case "closed":
+        return CLOSED;
+    }
+  }
+
+  #endMessage(): EndEvent {
+    const trailers = this.#trailers;
+    this.#trailers = null;
+    this.#state = this.#pauseAfter ? "paused" : "head";
+    this.onMessageEnd();
+    return trailers === null ? END_WITHOUT_TRAILERS : { kind: "end", trailers };
+  }
+
+  #nextHead(): Head | EndEvent | NeedData | Paused | Closed {
+    const buf = this.#buf;
+    const end = this.#end;
+    let start = this.#start;
+    if (this.#scanFrom === 0 && this.skipsLeadingEmptyLines) {
+      // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before
+      // the request line. We ignore any number within the head limit.
+      while (start < end && (buf[start] === CR || buf[start] === LF)) {
+        if (buf[start] === LF) {
+          if (!this.#allowBareLf) findLineEnd(buf, start, end, false);
+          start++;
+        } else if (start + 1 === end) {
+          break;
+        } else if (buf[start + 1] === LF) {
+          start += 2;
+        } else {
+          throw new ProtocolError(
+            "Cannot parse the start line: bare CR",
+            "BARE_CR",
+          );
+        }
+      }
+      this.#start = start;
+    }
+    if (start === end) {
+      if (this.#eof) {
+        this.#state = "closed";
+        return CLOSED;
+      }
+      return this.#needData();
+    }
+    // Find the empty line that ends the head, resuming where the last scan stopped.
+    const limits = this.limits;
+    const scanLimit = Math.min(end, start + limits.maxHeadBytes);
+    let lineStart = start + this.#scanFrom;
+    let headEnd = -1;
+    for (;;) {
+      const line = findLineEnd(buf, lineStart, scanLimit, this.#allowBareLf);
+      if (line === null) break;
+      if (line[0] === lineStart && lineStart !== start) {
+        headEnd = line[1];
+        break;
+      }
+      lineStart = line[1];
+    }
+    if (headEnd === -1) {
+      this.#checkPartialHead(start, end, lineStart);
+      this.#scanFrom = lineStart - start;
+      if (this.#eof) this.#unexpectedEof("inside the head");
+      return this.#needData();
+    }
+    this.#scanFrom = 0;
+    this.#start = headEnd;
+    const [startLineEnd, fieldsStart] = findLineEnd(
+      buf,
+      start,
+      headEnd,
+      this.#allowBareLf,
+    )!;
+    if (startLineEnd - start > limits.maxStartLineBytes) {
+      this.#startLineTooLong();
+    }
+    const headBytes = buf.slice(start, headEnd);
+    const offsets: number[] = [];
+    parseFieldLines(
+      headBytes,
+      fieldsStart - start,
+      headBytes.length,
+      limits.maxHeaderCount,
+      this.#allowBareLf,
+      offsets,
+    );
+    const parsed = this.parseHead(
+      headBytes,
+      startLineEnd - start,
+      fieldsStart - start,
+      offsets,
+    );
+    if (parsed.interim) return parsed.head;
+    this.#pauseAfter = parsed.pauseAfter;
+    const framing = parsed.framing;
+    switch (framing.kind) {
+      case "none":
+        this.#state = "end";
+        break;
+      case "length":
+        this.#remaining = framing.length;
+        this.#state = framing.length === 0 ? "end" : "length";
+        break;
+      case "chunked":
+        this.#state = "chunk-size";
+        break;
+      case "close":
+        this.#state = "close";
+        break;
+    }
+    return parsed.head;
+  }
+
+  #checkPartialHead(
+    start: number,
+    end: number,
+    lineStart: number,
+  ): void {
+    const limits = this.limits;
+    if (lineStart === start && end - start > limits.maxStartLineBytes + 1) {
+      this.#startLineTooLong();
+    }
+    if (end - start >= limits.maxHeadBytes) {
+      throw new ProtocolError(
+        `Cannot accept a head larger than ${limits.maxHeadBytes} bytes`,
+        "HEAD_TOO_LARGE",
+        431,
+      );
+    }
+  }
+
+  /** Throws the start-line limit error; subclasses pick the status. */
+  protected startLineTooLongStatus(): 400 | 414 {
+    return 414;
+  }
+
+  #startLineTooLong(): never {
+    const status = this.startLineTooLongStatus();
+    throw new ProtocolError(
+      `Cannot accept a start line longer than ${this.limits.maxStartLineBytes} bytes`,
+      "START_LINE_TOO_LONG",
+      status,
+    );
+  }
+
+  #nextCounted(
+    after: "end" | "chunk-crlf",
+  ): DataEvent | EndEvent | NeedData {
+    const available = this.#end - this.#start;
+    if (available === 0) {
+      if (this.#eof) {
+        this.#unexpectedEof(
+          `with ${this.#remaining} body bytes still expected`,
+        );
+      }
+      return this.#needData();
+    }
+    const take = available < this.#remaining ? available : this.#remaining;
+    const data = this.#buf.subarray(this.#start, this.#start + take);
+    this.#start += take;
+    this.#remaining -= take;
+    if (this.#remaining === 0) this.#state = after;
+    return { kind: "data", data };
+  }
+
+  #nextChunkSize(): DataEvent | EndEvent | NeedData {
+    const buf = this.#buf;
+    const start = this.#start;
+    const max = this.limits.maxChunkLineBytes;
+    const line = findLineEnd(
+      buf,
+      start,
+      Math.min(this.#end, start + max + 2),
+      this.#allowBareLf,
+    );
+    if (line === null) {
+      if (this.#end - start > max + 1) {
+        throw new ProtocolError(
+          `Cannot accept a chunk-size line longer than ${max} bytes`,
+          "CHUNK_LINE_TOO_LONG",
+        );
+      }
+      if (this.#eof) this.#unexpectedEof("inside a chunk-size line");
+      return this.#needData();
+    }
+    const [lineEnd, next] = line;
+    // RFC 9112 §7.1: chunk-size = 1*HEXDIG; guard against overflow.
+    let size = 0;
+    let i = start;
+    for (; i < lineEnd; i++) {
+      const v = HEX_VALUE[buf[i]!]!;
+      if (v === 0) break;
+      if (size > (Number.MAX_SAFE_INTEGER - (v - 1)) / 16) {
+        throw new ProtocolError(
+          `Cannot parse chunk size ${
+            quoteInput(buf, start, lineEnd)
+          }: too large`,
+          "BAD_CHUNK",
+        );
+      }
+      size = size * 16 + (v - 1);
+    }
+    if (i === start) {
+      throw new ProtocolError(
+        `Cannot parse chunk size ${quoteInput(buf, start, lineEnd)}: not hex`,
+        "BAD_CHUNK",
+      );
+    }
+    // RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] )
+    // We ignore extensions but allow only their characters (no controls).
+    while (i < lineEnd && (buf[i] === SP || buf[i] === HTAB)) i++;
+    if (i < lineEnd) {
+      if (buf[i] !== 0x3b) {
+        throw new ProtocolError(
+          `Cannot parse chunk size ${
+            quoteInput(buf, start, lineEnd)
+          }: unexpected character`,
+          "BAD_CHUNK",
+        );
+      }
+      for (; i < lineEnd; i++) {
+        const b = buf[i]!;
+        if ((b < 0x20 && b !== HTAB) || b === 0x7f) {
+          throw new ProtocolError(
+            `Cannot parse chunk extension ${
+              quoteInput(buf, start, lineEnd)
+            }: control character`,
+            b === CR ? "BARE_CR" : "BAD_CHUNK",
+          );
+        }
+      }
+    }
+    this.#start = next;
+    if (size === 0) {
+      this.#state = "trailers";
+      return this.#nextTrailers();
+    }
+    this.#remaining = size;
+    this.#state = "chunk-data";
+    return this.#nextCounted("chunk-crlf");
+  }
+
+  #nextChunkCrlf(): DataEvent | EndEvent | NeedData {
+    const buf = this.#buf;
+    const start = this.#start;
+    const available = this.#end - start;
+    if (available >= 1 && buf[start] === LF && this.#allowBareLf) {
+      this.#start = start + 1;
+    } else if (available >= 2) {
+      if (buf[start] !== CR || buf[start + 1] !== LF) {
+        throw new ProtocolError(
+          `Cannot parse chunk: data not followed by CRLF but ${
+            quoteInput(buf, start, start + 2)
+          }`,
+          "BAD_CHUNK",
+        );
+      }
+      this.#start = start + 2;
+    } else {
+      if (available === 1 && buf[start] !== CR) {
+        throw new ProtocolError(
+          "Cannot parse chunk: data not followed by CRLF",
+          "BAD_CHUNK",
+        );
+      }
+      if (this.#eof) this.#unexpectedEof("after chunk data");
+      return this.#needData();
+    }
+    this.#state = "chunk-size";
+    return this.#nextChunkSize();
+  }
+
+  #nextTrailers(): EndEvent | NeedData {
+    const buf = this.#buf;
+    const start = this.#start;
+    const max = this.limits.maxTrailerBytes;
+    const scanLimit = Math.min(this.#end, start + max);
+    let lineStart = start;
+    let sectionEnd = -1;
+    for (;;) {
+      const line = findLineEnd(buf, lineStart, scanLimit, this.#allowBareLf);
+      if (line === null) break;
+      if (line[0] === lineStart) {
+        sectionEnd = line[1];
+        break;
+      }
+      lineStart = line[1];
+    }
+    if (sectionEnd === -1) {
+      if (this.#end - start >= max) {
+        throw new ProtocolError(
+          `Cannot accept trailers larger than ${max} bytes`,
+          "TRAILERS_TOO_LARGE",
+          431,
+        );
+      }
+      if (this.#eof) this.#unexpectedEof("inside the trailers");
+      return this.#needData();
+    }
+    this.#start = sectionEnd;
+    if (lineStart !== start) {
+      const section = buf.slice(start, sectionEnd);
+      const offsets: number[] = [];
+      parseFieldLines(
+        section,
+        0,
+        section.length,
+        this.limits.maxHeaderCount,
+        this.#allowBareLf,
+        offsets,
+      );
+      this.#trailers = new FieldList(section, offsets);
+    }
+    return this.#endMessage();
+  }
+
+  #nextCloseDelimited(): DataEvent | EndEvent | NeedData {
+    const start = this.#start;
+    if (start < this.#end) {
+      const data = this.#buf.subarray(start, this.#end);
+      this.#start = this.#end;
+      return { kind: "data", data };
+    }
+    if (this.#eof) return this.#endMessage();
+    return this.#needData();
+  }
+}

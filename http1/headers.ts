@@ -1,0 +1,216 @@
+/**
+ * Parsed header fields, decoded only when read.
+ *
+ * @module
+ */
+
+import { decodeLatin1, lowerByte } from "./_chars.ts";
+
+/**
+ * The header (or trailer) fields of one parsed message, in wire order, with
+ * names as sent. Names and values are decoded from the head's bytes only when
+ * read, so a server that never looks at `Accept-Language` never pays for it.
+ * Lookups are case-insensitive. Values are Latin-1 strings with surrounding
+ * whitespace removed, as the Fetch standard's `Headers` holds them.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RequestParser } from "./mod.ts";
+ *
+ * const parser = new RequestParser();
+ * parser.receive(new TextEncoder().encode(
+ *   "GET / HTTP/1.1\r\nHost: a\r\nSet-Cookie: x=1\r\nset-cookie: y=2\r\n\r\n",
+ * ));
+ * const head = parser.next();
+ * assert.ok(head.kind === "head");
+ * assert.equal(head.headers.get("HOST"), "a");
+ * assert.deepEqual(head.headers.getAll("Set-Cookie"), ["x=1", "y=2"]);
+ * ```
+ */
+export class FieldList implements Iterable<[string, string]> {
+  readonly #bytes: Uint8Array;
+  // Four numbers a field: nameStart, nameEnd, valueStart, valueEnd.
+  readonly #offsets: readonly number[];
+
+  /**
+   * Wraps already-validated field positions; parsers build these.
+   *
+   * @param bytes The bytes the offsets point into (owned by this list).
+   * @param offsets nameStart, nameEnd, valueStart, valueEnd for each field.
+   */
+  constructor(bytes: Uint8Array, offsets: readonly number[]) {
+    this.#bytes = bytes;
+    this.#offsets = offsets;
+  }
+
+  /**
+   * Builds a list from name/value pairs (for tests and hand-made messages).
+   *
+   * @param pairs Field names and values; not validated.
+   * @returns The field list.
+   *
+   * @example Usage
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { FieldList } from "./mod.ts";
+   *
+   * assert.equal(FieldList.from([["A", "1"]]).get("a"), "1");
+   * ```
+   */
+  static from(pairs: Iterable<readonly [string, string]>): FieldList {
+    const encoder = new TextEncoder();
+    const parts: Uint8Array[] = [];
+    const offsets: number[] = [];
+    let length = 0;
+    for (const [name, value] of pairs) {
+      const n = encoder.encode(name);
+      const v = Uint8Array.from(value, (c) => c.charCodeAt(0) & 0xff);
+      offsets.push(
+        length,
+        length + n.length,
+        length + n.length,
+        length + n.length + v.length,
+      );
+      parts.push(n, v);
+      length += n.length + v.length;
+    }
+    const bytes = new Uint8Array(length);
+    let at = 0;
+    for (const part of parts) {
+      bytes.set(part, at);
+      at += part.length;
+    }
+    return new FieldList(bytes, offsets);
+  }
+
+  /** How many fields there are (repeated names count once each). */
+  get size(): number {
+    return this.#offsets.length >> 2;
+  }
+
+  /**
+   * The name of field `index`, as sent.
+   *
+   * @param index Zero-based position in wire order.
+   * @returns The name.
+   */
+  name(index: number): string {
+    const o = index << 2;
+    return decodeLatin1(this.#bytes, this.#offsets[o]!, this.#offsets[o + 1]!);
+  }
+
+  /**
+   * The value of field `index`, whitespace-trimmed.
+   *
+   * @param index Zero-based position in wire order.
+   * @returns The value.
+   */
+  value(index: number): string {
+    const o = index << 2;
+    return decodeLatin1(
+      this.#bytes,
+      this.#offsets[o + 2]!,
+      this.#offsets[o + 3]!,
+    );
+  }
+
+  /**
+   * Finds the position of the first field named `lowerName` at or after `from`.
+   *
+   * @param lowerName The field name in lower case.
+   * @param from Where to start looking.
+   * @returns The field's index, or -1.
+   */
+  indexOf(lowerName: string, from = 0): number {
+    const bytes = this.#bytes;
+    const offsets = this.#offsets;
+    const length = lowerName.length;
+    outer: for (let o = from << 2; o < offsets.length; o += 4) {
+      const start = offsets[o]!;
+      if (offsets[o + 1]! - start !== length) continue;
+      for (let k = 0; k < length; k++) {
+        if (lowerByte(bytes[start + k]!) !== lowerName.charCodeAt(k)) {
+          continue outer;
+        }
+      }
+      return o >> 2;
+    }
+    return -1;
+  }
+
+  /**
+   * Whether a field with this name is present.
+   *
+   * @param name Case-insensitive field name.
+   * @returns True when present.
+   */
+  has(name: string): boolean {
+    return this.indexOf(name.toLowerCase()) !== -1;
+  }
+
+  /**
+   * The value of a field; repeated fields are joined with ", " as RFC 9110
+   * §5.3 allows (use {@linkcode FieldList.getAll} for `Set-Cookie`).
+   *
+   * @param name Case-insensitive field name.
+   * @returns The combined value, or null when absent.
+   */
+  get(name: string): string | null {
+    const lower = name.toLowerCase();
+    let i = this.indexOf(lower);
+    if (i === -1) return null;
+    let value = this.value(i);
+    while ((i = this.indexOf(lower, i + 1)) !== -1) {
+      value += ", " + this.value(i);
+    }
+    return value;
+  }
+
+  /**
+   * Every value of a field, one entry per field line, in wire order.
+   *
+   * @param name Case-insensitive field name.
+   * @returns The values (empty when absent).
+   */
+  getAll(name: string): string[] {
+    const lower = name.toLowerCase();
+    const values: string[] = [];
+    for (
+      let i = this.indexOf(lower);
+      i !== -1;
+      i = this.indexOf(lower, i + 1)
+    ) {
+      values.push(this.value(i));
+    }
+    return values;
+  }
+
+  /**
+   * Copies the fields into a Web `Headers` object.
+   *
+   * @returns A new `Headers` with every field appended in wire order.
+   */
+  toHeaders(): Headers {
+    const headers = new Headers();
+    for (let i = 0; i < this.size; i++) {
+      headers.append(this.name(i), this.value(i));
+    }
+    return headers;
+  }
+
+  /** Name/value pairs in wire order, names as sent. */
+  *[Symbol.iterator](): IterableIterator<[string, string]> {
+    for (let i = 0; i < this.size; i++) yield [this.name(i), this.value(i)];
+  }
+}
+
+/** Splits a comma-separated field value into trimmed, lower-cased, non-empty tokens. */
+export function splitTokens(value: string): string[] {
+  const out: string[] = [];
+  for (const part of value.split(",")) {
+    const token = part.trim().toLowerCase();
+    if (token !== "") out.push(token);
+  }
+  return out;
+}

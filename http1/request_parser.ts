@@ -1,0 +1,271 @@
+/**
+ * The incremental, strict HTTP/1.1 request parser.
+ *
+ * @module
+ */
+
+import { decodeLatin1, quoteInput, SP, TARGET_CHAR, TCHAR } from "./_chars.ts";
+import { MessageParser, type ParsedHead } from "./_message_parser.ts";
+import { ProtocolError } from "./errors.ts";
+import type { HttpVersion, RequestEvent, RequestHead } from "./events.ts";
+import { requestFraming } from "./framing.ts";
+import { FieldList, splitTokens } from "./headers.ts";
+import type { Limits } from "./limits.ts";
+
+/** Options for {@linkcode RequestParser}. */
+export interface RequestParserOptions {
+  /** Limits to override; the rest come from `DEFAULT_LIMITS`. */
+  limits?: Partial<Limits>;
+}
+
+const COMMON_METHODS = [
+  "GET",
+  "POST",
+  "PUT",
+  "HEAD",
+  "DELETE",
+  "PATCH",
+  "OPTIONS",
+  "CONNECT",
+  "TRACE",
+];
+// Methods as bytes, for returning interned strings without decoding.
+const COMMON_METHOD_BYTES = COMMON_METHODS.map((m) =>
+  Uint8Array.from(m, (c) => c.charCodeAt(0))
+);
+
+// RFC 3986 §3.2.2 reg-name / IP-literal characters plus ":" for the port.
+const HOST_PATTERN = /^[A-Za-z0-9\-._~!$&'()*+,;=:%\[\]]*$/;
+const SCHEME_PATTERN = /^[A-Za-z][A-Za-z0-9+\-.]*:/;
+// RFC 9112 §3.2.3: authority-form is uri-host ":" port.
+const AUTHORITY_PATTERN =
+  /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+):[0-9]{1,5}$/;
+
+/**
+ * Parses HTTP/1.1 requests from bytes that may arrive split anywhere, several
+ * pipelined requests per buffer included. Strict by default (RFC 9112, RFC
+ * 9110): anything two parsers could read differently is rejected with a
+ * `ProtocolError` carrying the status to answer. A bare LF line ending is
+ * rejected too (RFC 9112 §2.2 allows either; accepting it has enabled
+ * smuggling behind proxies that do not).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RequestParser } from "./mod.ts";
+ *
+ * const parser = new RequestParser();
+ * parser.receive(new TextEncoder().encode(
+ *   "POST /echo HTTP/1.1\r\nHost: example.com\r\nContent-Length: 5\r\n\r\nhello",
+ * ));
+ * const head = parser.next();
+ * assert.ok(head.kind === "head");
+ * assert.equal(head.method, "POST");
+ * const data = parser.next();
+ * assert.ok(data.kind === "data");
+ * assert.equal(new TextDecoder().decode(data.data), "hello");
+ * assert.equal(parser.next().kind, "end");
+ * assert.equal(parser.next().kind, "need-data");
+ * ```
+ */
+export class RequestParser extends MessageParser<RequestHead> {
+  /**
+   * Creates a parser for one connection's requests.
+   *
+   * @param options Limits to override.
+   */
+  constructor(options: RequestParserOptions = {}) {
+    super(options.limits, false);
+  }
+
+  /**
+   * Parses as far as the bytes allow and returns the next event.
+   *
+   * @returns A head, data or end event, or need-data, paused or closed.
+   */
+  override next(): RequestEvent {
+    return super.next();
+  }
+
+  protected override parseHead(
+    bytes: Uint8Array,
+    lineEnd: number,
+    _fieldsStart: number,
+    offsets: number[],
+  ): ParsedHead<RequestHead> {
+    // RFC 9112 §3: request-line = method SP request-target SP HTTP-version
+    let i = 0;
+    while (i < lineEnd && TCHAR[bytes[i]!] === 1) i++;
+    if (i === 0 || bytes[i] !== SP) {
+      throw new ProtocolError(
+        `Cannot parse request line ${
+          quoteInput(bytes, 0, lineEnd)
+        }: bad method`,
+        i === 0 ? "BAD_REQUEST_LINE" : "BAD_METHOD",
+      );
+    }
+    const method = decodeMethod(bytes, i);
+    const targetStart = ++i;
+    while (i < lineEnd && TARGET_CHAR[bytes[i]!] === 1) i++;
+    if (i === targetStart || bytes[i] !== SP) {
+      throw new ProtocolError(
+        `Cannot parse request line ${
+          quoteInput(bytes, 0, lineEnd)
+        }: bad request-target`,
+        i === lineEnd ? "BAD_REQUEST_LINE" : "BAD_TARGET",
+      );
+    }
+    const target = decodeLatin1(bytes, targetStart, i);
+    const version = parseVersion(bytes, i + 1, lineEnd);
+    checkTargetForm(method, target);
+
+    const headers = new FieldList(bytes, offsets);
+    checkHost(headers, version);
+    const framing = requestFraming(headers, version);
+
+    let keepAlive = version === "HTTP/1.1";
+    let upgrade: string | null = null;
+    const connectionAt = headers.indexOf("connection");
+    if (connectionAt !== -1) {
+      const tokens = splitTokens(headers.get("connection")!);
+      // RFC 9112 §9.3: "close" ends the connection; 1.0 needs "keep-alive".
+      if (tokens.includes("close")) keepAlive = false;
+      else if (version === "HTTP/1.0" && tokens.includes("keep-alive")) {
+        keepAlive = true;
+      }
+      if (tokens.includes("upgrade")) {
+        const wanted = headers.get("upgrade");
+        if (wanted !== null && wanted !== "") upgrade = wanted.toLowerCase();
+      }
+    }
+    if (method === "CONNECT") upgrade = "connect";
+
+    let expectContinue = false;
+    if (headers.indexOf("expect") !== -1) {
+      // RFC 9110 §10.1.1: 100-continue is the only defined expectation.
+      expectContinue = headers.get("expect")!.toLowerCase() === "100-continue";
+    }
+
+    return {
+      head: {
+        kind: "head",
+        method,
+        target,
+        version,
+        headers,
+        keepAlive,
+        framing,
+        expectContinue,
+        upgrade,
+      },
+      framing,
+      interim: false,
+      pauseAfter: upgrade !== null,
+    };
+  }
+}
+
+function decodeMethod(bytes: Uint8Array, end: number): string {
+  outer: for (let m = 0; m < COMMON_METHOD_BYTES.length; m++) {
+    const known = COMMON_METHOD_BYTES[m]!;
+    if (known.length !== end) continue;
+    for (let k = 0; k < end; k++) if (known[k] !== bytes[k]) continue outer;
+    return COMMON_METHODS[m]!;
+  }
+  return decodeLatin1(bytes, 0, end);
+}
+
+/**
+ * RFC 9112 §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT. A major version other
+ * than 1 gets 505; minor versions above 1 are answered as 1.1 (RFC 9110 §6.2).
+ */
+export function parseVersion(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): HttpVersion {
+  const ok = end - start === 8 && bytes[start] === 0x48 &&
+    bytes[start + 1] === 0x54 && bytes[start + 2] === 0x54 &&
+    bytes[start + 3] === 0x50 && bytes[start + 4] === 0x2f &&
+    isDigit(bytes[start + 5]!) && bytes[start + 6] === 0x2e &&
+    isDigit(bytes[start + 7]!);
+  if (!ok) {
+    throw new ProtocolError(
+      `Cannot parse HTTP version ${quoteInput(bytes, start, end)}`,
+      "BAD_VERSION",
+    );
+  }
+  const major = bytes[start + 5]! - 0x30;
+  const minor = bytes[start + 7]! - 0x30;
+  if (major !== 1) {
+    throw new ProtocolError(
+      `Cannot speak HTTP version ${major}.${minor}: only HTTP/1.x is supported`,
+      "UNSUPPORTED_VERSION",
+      505,
+    );
+  }
+  return minor === 0 ? "HTTP/1.0" : "HTTP/1.1";
+}
+
+function isDigit(b: number): boolean {
+  return b >= 0x30 && b <= 0x39;
+}
+
+// RFC 9112 §3.2: the four request-target forms, each allowed only where it fits.
+function checkTargetForm(method: string, target: string): void {
+  const first = target.charCodeAt(0);
+  if (method === "CONNECT") {
+    if (!AUTHORITY_PATTERN.test(target)) {
+      throw new ProtocolError(
+        `Cannot parse CONNECT target "${
+          target.slice(0, 64)
+        }": expected host:port`,
+        "BAD_TARGET",
+      );
+    }
+    return;
+  }
+  if (first === 0x2f /* "/" */) return;
+  if (target === "*") {
+    if (method === "OPTIONS") return;
+    throw new ProtocolError(
+      `Cannot accept target "*" for method ${method}: only OPTIONS`,
+      "BAD_TARGET",
+    );
+  }
+  if (SCHEME_PATTERN.test(target)) return;
+  throw new ProtocolError(
+    `Cannot parse request-target "${
+      target.slice(0, 64)
+    }": not origin, absolute, authority or asterisk form`,
+    "BAD_TARGET",
+  );
+}
+
+// RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without a
+// Host field, and to any request with more than one.
+function checkHost(headers: FieldList, version: HttpVersion): void {
+  const first = headers.indexOf("host");
+  if (first === -1) {
+    if (version === "HTTP/1.1") {
+      throw new ProtocolError(
+        "Cannot accept an HTTP/1.1 request without a Host header",
+        "MISSING_HOST",
+      );
+    }
+    return;
+  }
+  if (headers.indexOf("host", first + 1) !== -1) {
+    throw new ProtocolError(
+      "Cannot accept a request with more than one Host header",
+      "DUPLICATE_HOST",
+    );
+  }
+  const host = headers.value(first);
+  if (!HOST_PATTERN.test(host)) {
+    throw new ProtocolError(
+      `Cannot parse Host "${host.slice(0, 64)}": not a host[:port]`,
+      "BAD_HOST",
+    );
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * h1: a hand-written HTTP/1.1 server and client for Deno.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RequestParser } from "./mod.ts";
+ *
+ * const parser = new RequestParser();
+ * parser.receive(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+ * assert.equal(parser.next().kind, "head");
+ * ```
+ *
+ * @module
+ */
+
+export * from "./http1/mod.ts";
