@@ -5,7 +5,15 @@
  */
 
 /** Status codes a server answers when a peer's bytes are rejected. */
-export type ProtocolStatusHint = 400 | 408 | 413 | 414 | 431 | 501 | 505;
+export type ProtocolStatusHint =
+  | 400
+  | 408
+  | 413
+  | 414
+  | 417
+  | 431
+  | 501
+  | 505;
 
 /** Machine-readable reasons for a {@linkcode ProtocolError}. */
 export type ProtocolErrorCode =
@@ -35,6 +43,10 @@ export type ProtocolErrorCode =
   | "CHUNK_LINE_TOO_LONG"
   | "TRAILERS_TOO_LARGE"
   | "UNEXPECTED_EOF"
+  | "BODY_TOO_LARGE"
+  | "BODY_TIMEOUT"
+  | "HEAD_TIMEOUT"
+  | "EXPECTATION_FAILED"
   | "UNEXPECTED_RESPONSE";
 
 /**

@@ -1,0 +1,97 @@
+/**
+ * Access log entries and the NCSA Common Log Format.
+ *
+ * @module
+ */
+
+/** One served request, as the access-log hook receives it. */
+export interface AccessLogEntry {
+  /** The client's address. */
+  remoteAddr: Deno.NetAddr;
+  /** When the request head arrived. */
+  time: Date;
+  /** The method. */
+  method: string;
+  /** The request-target as sent. */
+  target: string;
+  /** "HTTP/1.0" or "HTTP/1.1". */
+  version: string;
+  /** The response status. */
+  status: number;
+  /** Response body bytes sent (head excluded), or null when unknown. */
+  bodyBytes: number | null;
+  /** Milliseconds from head to the end of the response. */
+  durationMs: number;
+  /** The authenticated user, when a middleware set one. */
+  user?: string | undefined;
+}
+
+const MONTHS = [
+  "Jan",
+  "Feb",
+  "Mar",
+  "Apr",
+  "May",
+  "Jun",
+  "Jul",
+  "Aug",
+  "Sep",
+  "Oct",
+  "Nov",
+  "Dec",
+];
+
+function pad(n: number): string {
+  return n < 10 ? "0" + n : String(n);
+}
+
+/**
+ * Formats a date as the Common Log Format does: `10/Oct/2000:13:55:36 +0000` (UTC).
+ *
+ * @param date The time.
+ * @returns The formatted time, without brackets.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatLogTime } from "./access_log.ts";
+ *
+ * assert.equal(formatLogTime(new Date(Date.UTC(2000, 9, 10, 13, 55, 36))), "10/Oct/2000:13:55:36 +0000");
+ * ```
+ */
+export function formatLogTime(date: Date): string {
+  return `${pad(date.getUTCDate())}/${
+    MONTHS[date.getUTCMonth()]
+  }/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${
+    pad(date.getUTCMinutes())
+  }:${pad(date.getUTCSeconds())} +0000`;
+}
+
+/**
+ * Formats an entry in the NCSA Common Log Format:
+ * `host ident authuser [date] "request-line" status bytes`.
+ *
+ * @param entry The served request.
+ * @returns One log line, without a newline.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatCommonLog } from "./access_log.ts";
+ *
+ * const line = formatCommonLog({
+ *   remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 5000 },
+ *   time: new Date(Date.UTC(2000, 9, 10, 13, 55, 36)),
+ *   method: "GET", target: "/a.gif", version: "HTTP/1.0",
+ *   status: 200, bodyBytes: 2326, durationMs: 1,
+ * });
+ * assert.equal(line, '127.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET /a.gif HTTP/1.0" 200 2326');
+ * ```
+ */
+export function formatCommonLog(entry: AccessLogEntry): string {
+  return `${entry.remoteAddr.hostname} - ${entry.user ?? "-"} [${
+    formatLogTime(entry.time)
+  }] "${entry.method} ${entry.target} ${entry.version}" ${entry.status} ${
+    entry.bodyBytes ?? "-"
+  }`;
+}

@@ -1,0 +1,307 @@
+/**
+ * `serve()`: a drop-in for `Deno.serve` on h1's own HTTP/1.1 engine.
+ *
+ * @module
+ */
+
+import type { RequestHead } from "../http1/events.ts";
+import type { Exchange, TakenOverConnection } from "./_connection.ts";
+import { Engine } from "./_engine.ts";
+import { writeWebResponse } from "./_web_response.ts";
+import { createWebRequest } from "./_web_request.ts";
+import type { AccessLogEntry } from "./access_log.ts";
+import type { ServerLimits } from "./options.ts";
+
+/** What a handler learns about the request besides the Request itself. */
+export interface ServeHandlerInfo {
+  /** The client's address. */
+  readonly remoteAddr: Deno.NetAddr;
+  /** Resolves when the response has been sent (rejects if it could not be). */
+  readonly completed: Promise<void>;
+}
+
+/** A Web-standard handler, as `Deno.serve` takes it. */
+export type ServeHandler = (
+  request: Request,
+  info: ServeHandlerInfo,
+) => Response | Promise<Response>;
+
+/** Called for Upgrade and CONNECT requests when set: the socket is yours. */
+export type UpgradeHandler = (
+  request: Request,
+  socket: TakenOverConnection,
+  info: ServeHandlerInfo,
+) => void | Promise<void>;
+
+/** Options of {@linkcode serve}, a superset of `Deno.ServeTcpOptions`. */
+export interface ServeOptions {
+  /** Port to listen on; 0 picks a free one. Default 8000. */
+  port?: number;
+  /** Address to bind. Default "0.0.0.0", as `Deno.serve`. */
+  hostname?: string;
+  /** Aborting it shuts the server down gracefully. */
+  signal?: AbortSignal;
+  /** Let several processes or workers bind the same port (Linux SO_REUSEPORT). */
+  reusePort?: boolean;
+  /** Called once listening; default prints `Listening on http://host:port/`. */
+  onListen?: (localAddr: Deno.NetAddr) => void;
+  /** Turns a handler's exception into a response; default logs it and sends 500. */
+  onError?: (error: unknown) => Response | Promise<Response>;
+  /** PEM certificate chain: serve HTTPS through `Deno.listenTls`. */
+  cert?: string;
+  /** PEM private key for `cert`. */
+  key?: string;
+  /** Limits and timeouts; see `DEFAULT_SERVER_LIMITS`. */
+  limits?: Partial<ServerLimits>;
+  /** Take over Upgrade (WebSocket) and CONNECT requests' sockets. */
+  onUpgrade?: UpgradeHandler;
+  /** Called after each response with an access-log entry (see `formatCommonLog`). */
+  onAccess?: (entry: AccessLogEntry) => void;
+  /** Receives errors the engine handled itself (e.g. a failed accept). */
+  onInternalError?: (error: unknown) => void;
+}
+
+/** {@linkcode ServeOptions} with the handler inside. */
+export interface ServeInit extends ServeOptions {
+  /** The request handler. */
+  handler: ServeHandler;
+}
+
+const encoder = new TextEncoder();
+
+function defaultOnListen(addr: Deno.NetAddr, secure: boolean): void {
+  const host = addr.hostname.includes(":")
+    ? `[${addr.hostname}]`
+    : addr.hostname;
+  Deno.stdout.writeSync(
+    encoder.encode(
+      `Listening on ${secure ? "https" : "http"}://${host}:${addr.port}/\n`,
+    ),
+  );
+}
+
+function defaultOnError(error: unknown): Response {
+  Deno.stderr.writeSync(
+    encoder.encode(
+      `Error in request handler: ${
+        error instanceof Error ? error.stack ?? error.message : String(error)
+      }\n`,
+    ),
+  );
+  return new Response("Internal Server Error", {
+    status: 500,
+    headers: { "content-type": "text/plain;charset=UTF-8" },
+  });
+}
+
+/**
+ * A running server, as `serve()` returns it (shaped like `Deno.HttpServer`).
+ */
+export class WebServer implements AsyncDisposable {
+  readonly #engine: Engine;
+  readonly #listener: Deno.Listener;
+
+  /** @internal Created by {@linkcode serve}. */
+  constructor(engine: Engine, listener: Deno.Listener) {
+    this.#engine = engine;
+    this.#listener = listener;
+  }
+
+  /** The address the server listens on (with the real port when 0 was asked). */
+  get addr(): Deno.NetAddr {
+    return this.#listener.addr as Deno.NetAddr;
+  }
+
+  /** Resolves when the server has shut down and every connection is closed. */
+  get finished(): Promise<void> {
+    return this.#engine.finished;
+  }
+
+  /**
+   * Stops accepting, closes idle connections, lets in-flight requests finish
+   * (their responses carry `Connection: close`), force-closes the rest after
+   * `shutdownTimeoutMs`.
+   *
+   * @returns Resolves when every connection is gone.
+   */
+  shutdown(): Promise<void> {
+    return this.#engine.shutdown();
+  }
+
+  /** Keeps the process alive while the server runs (the default). */
+  ref(): void {
+    this.#engine.ref();
+    this.#listener.ref();
+  }
+
+  /** Lets the process exit while the server runs. */
+  unref(): void {
+    this.#engine.unref();
+    this.#listener.unref();
+  }
+
+  /** Shuts down gracefully, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+}
+
+/**
+ * Serves HTTP/1.1 with a Web-standard handler: a drop-in for `Deno.serve`,
+ * running on h1's engine (`Deno.listen` / `Deno.listenTls`, h1's parser).
+ * Call it as `serve(handler)`, `serve(options, handler)` or
+ * `serve({ ...options, handler })`.
+ *
+ * @param optionsOrHandler Options (with or without `handler`), or the handler.
+ * @param maybeHandler The handler, when options come first.
+ * @returns The running server.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { serve } from "./serve.ts";
+ *
+ * const server = serve({ port: 8000, hostname: "127.0.0.1" }, (req) =>
+ *   new Response(`Hello from ${new URL(req.url).pathname}`));
+ * await server.finished;
+ * ```
+ */
+export function serve(
+  optionsOrHandler: ServeHandler | ServeOptions | ServeInit,
+  maybeHandler?: ServeHandler,
+): WebServer {
+  let options: ServeOptions;
+  let handler: ServeHandler | undefined;
+  if (typeof optionsOrHandler === "function") {
+    options = {};
+    handler = optionsOrHandler;
+  } else {
+    options = optionsOrHandler;
+    handler = maybeHandler ?? (optionsOrHandler as ServeInit).handler;
+  }
+  if (typeof handler !== "function") {
+    throw new TypeError("Cannot serve without a handler function");
+  }
+  const secure = options.cert !== undefined || options.key !== undefined;
+  const listenOptions = {
+    port: options.port ?? 8000,
+    hostname: options.hostname ?? "0.0.0.0",
+    ...(options.reusePort ? { reusePort: true } : {}),
+  };
+  const listener: Deno.Listener = secure
+    ? Deno.listenTls({
+      ...listenOptions,
+      cert: options.cert ?? "",
+      key: options.key ?? "",
+    })
+    : Deno.listen({ ...listenOptions, transport: "tcp" });
+  const dispatch = webDispatch(handler, options);
+  const engine = new Engine(dispatch, {
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.onInternalError
+      ? { onInternalError: options.onInternalError }
+      : {}),
+  });
+  engine.start(listener, secure);
+  const server = new WebServer(engine, listener);
+  const addr = listener.addr as Deno.NetAddr;
+  if (options.onListen) options.onListen(addr);
+  else defaultOnListen(addr, secure);
+  options.signal?.addEventListener("abort", () => void server.shutdown(), {
+    once: true,
+  });
+  return server;
+}
+
+/** The dispatch that runs a Web handler for each request. */
+export function webDispatch(
+  handler: ServeHandler,
+  options: ServeOptions,
+): (head: RequestHead, exchange: Exchange) => Promise<void> {
+  const onError = options.onError ?? defaultOnError;
+  const onUpgrade = options.onUpgrade;
+  const onAccess = options.onAccess;
+  return async (head, exchange) => {
+    const started = onAccess ? Date.now() : 0;
+    let settle: ((error?: unknown) => void) | null = null;
+    let completed: Promise<void> | null = null;
+    const info: ServeHandlerInfo = {
+      remoteAddr: exchange.remoteAddr,
+      get completed() {
+        if (completed === null) {
+          completed = new Promise<void>((resolve, reject) => {
+            settle = (error) => error === undefined ? resolve() : reject(error);
+          });
+          completed.catch(() => {});
+        }
+        return completed;
+      },
+    };
+    let request: Request;
+    try {
+      request = createWebRequest(head, exchange, undefined);
+    } catch {
+      // The target or Host did not make a valid URL.
+      exchange.closeAfter = true;
+      await writeWebResponse(
+        new Response("Bad Request: invalid request URL\n", { status: 400 }),
+        head,
+        exchange,
+      );
+      return;
+    }
+    if (head.upgrade !== null && onUpgrade !== undefined) {
+      const socket = await exchange.takeOver();
+      await onUpgrade(request, socket, info);
+      return;
+    }
+    let response: Response;
+    try {
+      response = await handler(request, info);
+      if (!(response instanceof Response)) {
+        throw new TypeError("Handler must return a Response");
+      }
+    } catch (error) {
+      response = await onErrorResponse(onError, error);
+    }
+    if (response.bodyUsed) {
+      response = await onErrorResponse(
+        onError,
+        new TypeError("Handler returned a Response whose body was used"),
+      );
+    }
+    const before = exchange.bytesWritten;
+    let failure: unknown;
+    try {
+      await writeWebResponse(response, head, exchange);
+    } catch (error) {
+      failure = error;
+      exchange.closeAfter = true;
+    }
+    (settle as ((error?: unknown) => void) | null)?.(failure);
+    if (onAccess) {
+      onAccess({
+        remoteAddr: exchange.remoteAddr,
+        time: new Date(started),
+        method: head.method,
+        target: head.target,
+        version: head.version,
+        status: response.status,
+        bodyBytes: exchange.bytesWritten - before,
+        durationMs: Date.now() - started,
+      });
+    }
+  };
+}
+
+async function onErrorResponse(
+  onError: (error: unknown) => Response | Promise<Response>,
+  error: unknown,
+): Promise<Response> {
+  try {
+    const response = await onError(error);
+    if (response instanceof Response) return response;
+  } catch {
+    // An onError that throws falls back to the plain 500.
+  }
+  return new Response("Internal Server Error", { status: 500 });
+}
