@@ -74,6 +74,26 @@ export function decodeLatin1(
   return out;
 }
 
+/**
+ * Trims optional whitespace (RFC 9110 §5.6.3: OWS = *( SP / HTAB )) from both
+ * ends. Not `String.prototype.trim()`: that also strips U+00A0 and other
+ * characters a field value may carry, so " 5\xa0" would read as "5" here but
+ * not in another parser (a smuggling gap).
+ */
+export function trimOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && isOws(value.charCodeAt(start))) start++;
+  while (end > start && isOws(value.charCodeAt(end - 1))) end--;
+  return start === 0 && end === value.length
+    ? value
+    : value.slice(start, end);
+}
+
+function isOws(c: number): boolean {
+  return c === SP || c === HTAB;
+}
+
 /** Lower-cases one ASCII letter byte; other bytes are returned as they are. */
 export function lowerByte(b: number): number {
   return b >= 0x41 && b <= 0x5a ? b | 0x20 : b;

@@ -86,7 +86,9 @@ function parseFieldLine(
   let i = start;
   while (i < end && TCHAR[bytes[i]!] === 1) i++;
   if (i === end || bytes[i] !== COLON || i === start) {
-    const b = bytes[i];
+    // bytes[end] is the line's own CR: a field line without a colon is a bad
+    // name, not a bare CR (RFC 9112 §5: field-line = field-name ":" ...).
+    const b = i < end ? bytes[i] : undefined;
     // RFC 9112 §5.1: no whitespace is allowed between field name and colon.
     const why = b === SP || b === HTAB
       ? "whitespace before the colon"
@@ -94,6 +96,8 @@ function parseFieldLine(
       ? "bare CR"
       : i === start
       ? "empty or invalid field name"
+      : i === end
+      ? "no colon"
       : "invalid character in field name";
     throw new ProtocolError(
       `Cannot parse header line ${quoteInput(bytes, start, end)}: ${why}`,

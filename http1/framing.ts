@@ -4,6 +4,7 @@
  * @module
  */
 
+import { trimOws } from "./_chars.ts";
 import { ProtocolError } from "./errors.ts";
 import type { HttpVersion } from "./events.ts";
 import { type FieldList, splitTokens } from "./headers.ts";
@@ -64,7 +65,9 @@ export function parseContentLength(headers: FieldList): number | null {
   let length: number | null = null;
   for (; i !== -1; i = headers.indexOf("content-length", i + 1)) {
     for (const part of headers.value(i).split(",")) {
-      const text = part.trim();
+      // RFC 9110 §5.6.1: only SP and HTAB surround list elements; trim() would
+      // also drop U+00A0 and accept "\xa05" as 5 (a smuggling gap).
+      const text = trimOws(part);
       if (
         text.length === 0 || text.length > MAX_CONTENT_LENGTH_DIGITS ||
         !/^[0-9]+$/.test(text)

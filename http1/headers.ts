@@ -4,7 +4,7 @@
  * @module
  */
 
-import { decodeLatin1, lowerByte } from "./_chars.ts";
+import { decodeLatin1, lowerByte, trimOws } from "./_chars.ts";
 
 /**
  * The header (or trailer) fields of one parsed message, in wire order, with
@@ -209,7 +209,9 @@ export class FieldList implements Iterable<[string, string]> {
 export function splitTokens(value: string): string[] {
   const out: string[] = [];
   for (const part of value.split(",")) {
-    const token = part.trim().toLowerCase();
+    // RFC 9110 §5.6.1: list elements are separated by OWS "," OWS; only SP and
+    // HTAB are whitespace (a trailing U+00A0 must not turn into "chunked").
+    const token = trimOws(part).toLowerCase();
     if (token !== "") out.push(token);
   }
   return out;

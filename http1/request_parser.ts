@@ -36,7 +36,10 @@ const COMMON_METHOD_BYTES = COMMON_METHODS.map((m) =>
 
 // RFC 3986 §3.2.2 reg-name / IP-literal characters plus ":" for the port.
 const HOST_PATTERN = /^[A-Za-z0-9\-._~!$&'()*+,;=:%\[\]]*$/;
-const SCHEME_PATTERN = /^[A-Za-z][A-Za-z0-9+\-.]*:/;
+// RFC 9112 §3.2.2 / RFC 9110 §4.2: absolute-form targets name an http(s)
+// origin, so "scheme://" is required; without "//", "example.com:80" would
+// read as a URI with scheme "example.com" (authority-form outside CONNECT).
+const SCHEME_PATTERN = /^[A-Za-z][A-Za-z0-9+\-.]*:\/\//;
 // RFC 9112 §3.2.3: authority-form is uri-host ":" port.
 const AUTHORITY_PATTERN =
   /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+):[0-9]{1,5}$/;
@@ -133,7 +136,8 @@ export class RequestParser extends MessageParser<RequestHead> {
       else if (version === "HTTP/1.0" && tokens.includes("keep-alive")) {
         keepAlive = true;
       }
-      if (tokens.includes("upgrade")) {
+      // RFC 9110 §7.8: a server MUST ignore Upgrade in an HTTP/1.0 request.
+      if (version === "HTTP/1.1" && tokens.includes("upgrade")) {
         const wanted = headers.get("upgrade");
         if (wanted !== null && wanted !== "") upgrade = wanted.toLowerCase();
       }
@@ -141,8 +145,9 @@ export class RequestParser extends MessageParser<RequestHead> {
     if (method === "CONNECT") upgrade = "connect";
 
     let expectContinue = false;
-    if (headers.indexOf("expect") !== -1) {
-      // RFC 9110 §10.1.1: 100-continue is the only defined expectation.
+    if (version === "HTTP/1.1" && headers.indexOf("expect") !== -1) {
+      // RFC 9110 §10.1.1: 100-continue is the only defined expectation, and a
+      // server MUST ignore it in an HTTP/1.0 request.
       expectContinue = headers.get("expect")!.toLowerCase() === "100-continue";
     }
 

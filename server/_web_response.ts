@@ -160,7 +160,7 @@ async function streamRest(
   declaredLength: string | null,
 ): Promise<void> {
   let sent = 0;
-  const send = async (chunk: Uint8Array): Promise<void> => {
+  const send = (chunk: Uint8Array): void => {
     if (chunk.length === 0) return;
     sent += chunk.length;
     if (chunked) {
@@ -172,7 +172,7 @@ async function streamRest(
     }
   };
   try {
-    for (const chunk of collected.chunks) await send(chunk);
+    for (const chunk of collected.chunks) send(chunk);
     let pending = collected.pending;
     for (;;) {
       // Let what is queued go out while the application produces more.
@@ -180,7 +180,7 @@ async function streamRest(
       const result = await (pending ?? reader.read());
       pending = null;
       if (result.done) break;
-      await send(toBytes(result.value));
+      send(toBytes(result.value));
     }
   } catch (error) {
     void reader.cancel(error).catch(() => {});
