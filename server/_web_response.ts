@@ -120,6 +120,9 @@ export async function writeWebResponse(
     if (status === 304 && declaredLength !== null) {
       text += "content-length: " + declaredLength + "\r\n";
     }
+  } else if (isHead && declaredLength !== null) {
+    // RFC 9110 §9.3.2: HEAD answers with the length a GET would have had.
+    text += "content-length: " + declaredLength + "\r\n";
   } else if (collected.complete) {
     text += "content-length: " + collected.length + "\r\n";
   } else if (declaredLength !== null) {
