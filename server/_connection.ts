@@ -17,13 +17,25 @@
 import { ProtocolError } from "../http1/errors.ts";
 import type { RequestHead } from "../http1/events.ts";
 import { RequestParser } from "../http1/request_parser.ts";
+import { encodeLatin1 } from "../http1/serializer.ts";
 import { reasonPhrase } from "../http1/status.ts";
+import { httpDateNow } from "./_http_date.ts";
 import type { ServerLimits } from "./options.ts";
 
 const HEAD_BUFFER_BYTES = 4 * 1024;
 const BODY_BUFFER_BYTES = 64 * 1024;
 const FLUSH_AT_BYTES = 64 * 1024;
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+const OUT_BUFFER_BYTES = 16 * 1024;
+const SMALL_WRITE_BYTES = 4 * 1024;
+const MAX_POOLED_BUFFERS = 1024;
+const encoder = new TextEncoder();
+// Output buffers of connections that are between requests, for reuse.
+const outBufferPool: Uint8Array[] = [];
+
+function takeOutBuffer(): Uint8Array {
+  return outBufferPool.pop() ?? new Uint8Array(OUT_BUFFER_BYTES);
+}
 
 /** What a handler face does with one request. */
 export type Dispatch = (head: RequestHead, exchange: Exchange) => Promise<void>;
@@ -97,10 +109,21 @@ export class Exchange {
     return this.#connection.bodyDone;
   }
 
+  /** Why reading the request body failed (the engine answers it), or null. */
+  get bodyError(): ProtocolError | null {
+    return this.#connection.bodyError;
+  }
+
   /** Queues bytes for the peer; large amounts are flushed on the way. */
   write(bytes: Uint8Array): Promise<void> | undefined {
     this.bytesWritten += bytes.length;
     return this.#connection.write(bytes);
+  }
+
+  /** Queues head text (Latin-1); no allocation when it fits the buffer. */
+  writeText(text: string): Promise<void> | undefined {
+    this.bytesWritten += text.length;
+    return this.#connection.writeText(text);
   }
 
   /** Sends everything queued. */
@@ -130,6 +153,10 @@ export class Connection {
   readonly #headBuffer = new Uint8Array(HEAD_BUFFER_BYTES);
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
+  #out: Uint8Array | null = null;
+  #outStart = 0;
+  #outEnd = 0;
+  #flushing: Promise<void> | null = null;
   #requests = 0;
   #closed = false;
   #detached = false;
@@ -142,6 +169,7 @@ export class Connection {
   #bodyDone = true;
   #bodyBytes = 0;
   #continueSent = false;
+  #responseStarted = false;
   #bodyError: ProtocolError | null = null;
 
   constructor(
@@ -169,10 +197,26 @@ export class Connection {
     return this.#bodyDone;
   }
 
+  get bodyError(): ProtocolError | null {
+    return this.#bodyError;
+  }
+
   mayKeepAlive(): boolean {
     const max = this.limits.maxRequestsPerConnection;
-    return this.#head !== null && this.#head.keepAlive &&
-      !this.#engine.shuttingDown && (max === 0 || this.#requests < max);
+    const head = this.#head;
+    return head !== null && head.keepAlive && !this.#engine.shuttingDown &&
+      (max === 0 || this.#requests < max) && this.#bodyError === null &&
+      // RFC 9110 §10.1.1: a final response sent before the client got its
+      // 100 Continue ends the exchange; the body it may still send cannot be
+      // told from the next request, so say the connection closes.
+      !this.#awaitingContinue();
+  }
+
+  // The client holds its body back until we send 100 Continue.
+  #awaitingContinue(): boolean {
+    const head = this.#head;
+    return head !== null && head.expectContinue && !this.#continueSent &&
+      !this.#bodyDone && head.framing.kind !== "none";
   }
 
   /** Closes the socket now; a pending read ends the loop. */
@@ -208,6 +252,11 @@ export class Connection {
         "BODY_TIMEOUT",
         408,
       );
+      if (!this.#responseStarted) {
+        // Say why (the handler's read fails with this error), then close.
+        void this.#sendCannedAndClose(this.#bodyError);
+        return;
+      }
     }
     this.close();
   }
@@ -308,6 +357,7 @@ export class Connection {
       if (this.#pendingBytes > 0) await this.flush();
       if (this.#engine.shuttingDown && parser.bufferedBytes === 0) return null;
       if (parser.bufferedBytes === 0) {
+        this.#releaseOut();
         this.#idle = true;
         this.#setDeadline(
           this.#requests === 0 ? "head" : "idle",
@@ -349,6 +399,7 @@ export class Connection {
   }
 
   #startBody(): void {
+    this.#responseStarted = false;
     this.#bodyDone = false;
     this.#bodyBytes = 0;
     this.#continueSent = false;
@@ -358,12 +409,14 @@ export class Connection {
   async readBody(): Promise<Uint8Array | null> {
     if (this.#bodyDone) return null;
     if (this.#bodyError !== null) throw this.#bodyError;
-    const head = this.#head!;
-    if (head.expectContinue && !this.#continueSent) {
-      // RFC 9110 §10.1.1: 100 Continue only once the handler wants the body.
+    if (this.#awaitingContinue()) {
+      // RFC 9110 §10.1.1: 100 Continue only once the handler wants the body,
+      // and never after the final response's head (§15.2: 1xx come first).
       this.#continueSent = true;
-      this.#queue(CONTINUE);
-      await this.flush();
+      if (!this.#responseStarted) {
+        this.#queue(CONTINUE);
+        await this.flush();
+      }
     }
     const parser = this.#parser;
     for (;;) {
@@ -399,6 +452,9 @@ export class Connection {
           if (this.#deadlineKind !== "body") {
             this.#setDeadline("body", this.limits.requestTimeoutMs);
           }
+          // Responses queued for earlier pipelined requests (or this one's
+          // streamed head) go out before we block on the client.
+          if (this.#pendingBytes > 0) await this.flush();
           if (!await this.#fill(new Uint8Array(BODY_BUFFER_BYTES))) {
             const error = this.#bodyError ?? new ProtocolError(
               "Cannot read the request body: connection closed",
@@ -419,8 +475,7 @@ export class Connection {
   // connection can be reused. Returns false when it must close instead.
   async #finishBody(): Promise<boolean> {
     if (this.#bodyDone) return true;
-    const head = this.#head!;
-    if (head.expectContinue && !this.#continueSent) {
+    if (this.#awaitingContinue()) {
       // The client may be holding the body back for our 100; don't wait for it.
       return false;
     }
@@ -437,20 +492,108 @@ export class Connection {
     }
   }
 
+  // Output staging. Small writes are copied into a pooled buffer (`#out`,
+  // filled from #outStart to #outEnd); larger ones are queued by reference.
+  // `#pending` holds the sealed pieces in order. Allocating an ArrayBuffer
+  // costs about a microsecond in Deno, more than the rest of a small
+  // response, so a steady keep-alive connection allocates none.
+  #seal(): void {
+    if (this.#out !== null && this.#outEnd > this.#outStart) {
+      this.#pending.push(this.#out.subarray(this.#outStart, this.#outEnd));
+      this.#outStart = this.#outEnd;
+    }
+  }
+
   #queue(bytes: Uint8Array): void {
+    this.#seal();
     this.#pending.push(bytes);
     this.#pendingBytes += bytes.length;
   }
 
+  // Copies bytes into the pooled buffer if they fit; false when they do not.
+  #stage(bytes: Uint8Array): boolean {
+    if (bytes.length > SMALL_WRITE_BYTES) return false;
+    const out = this.#out ??= takeOutBuffer();
+    if (out.length - this.#outEnd < bytes.length) return false;
+    out.set(bytes, this.#outEnd);
+    this.#outEnd += bytes.length;
+    this.#pendingBytes += bytes.length;
+    return true;
+  }
+
+  /** Queues a head (Latin-1 text, every character below U+0100). */
+  writeText(text: string): Promise<void> | undefined {
+    const out = this.#out ??= takeOutBuffer();
+    const room = out.length - this.#outEnd;
+    if (text.length <= room) {
+      const { read, written } = encoder.encodeInto(
+        text,
+        out.subarray(this.#outEnd),
+      );
+      if (read === text.length && written === read) {
+        // All ASCII: UTF-8 and Latin-1 agree.
+        this.#responseStarted = true;
+        this.#outEnd += written;
+        this.#pendingBytes += written;
+        return this.#flushIfFull();
+      }
+    }
+    return this.write(encodeLatin1(text));
+  }
+
   write(bytes: Uint8Array): Promise<void> | undefined {
     if (bytes.length === 0) return undefined;
-    this.#queue(bytes);
-    if (this.#pendingBytes >= FLUSH_AT_BYTES) return this.flush();
+    this.#responseStarted = true;
+    if (!this.#stage(bytes)) this.#queue(bytes);
+    return this.#flushIfFull();
+  }
+
+  // Gives the output buffer back to the pool between requests, so idle
+  // keep-alive connections hold no output memory.
+  #releaseOut(): void {
+    const out = this.#out;
+    if (out === null || this.#pendingBytes > 0 || this.#flushing !== null) {
+      return;
+    }
+    this.#out = null;
+    this.#outStart = this.#outEnd = 0;
+    if (outBufferPool.length < MAX_POOLED_BUFFERS) outBufferPool.push(out);
+  }
+
+  #flushIfFull(): Promise<void> | undefined {
+    if (this.#pendingBytes >= FLUSH_AT_BYTES) {
+      const flushed = this.flush();
+      // Callers may not await this flush; a failure must not become an
+      // unhandled rejection (that ends the process). The next flush reports
+      // the closed connection again.
+      flushed.catch(() => {});
+      return flushed;
+    }
     return undefined;
   }
 
   async flush(): Promise<void> {
+    // One write loop at a time: a second flush started while a partial
+    // write is in progress would interleave its bytes with the first's.
+    while (this.#flushing !== null) {
+      try {
+        await this.#flushing;
+      } catch {
+        // Its own caller sees that error; this flush finds #closed set.
+      }
+    }
     if (this.#pendingBytes === 0) return;
+    const flushing = this.#flushNow();
+    this.#flushing = flushing;
+    try {
+      await flushing;
+    } finally {
+      if (this.#flushing === flushing) this.#flushing = null;
+    }
+  }
+
+  async #flushNow(): Promise<void> {
+    this.#seal();
     let out: Uint8Array;
     if (this.#pending.length === 1) {
       out = this.#pending[0]!;
@@ -468,8 +611,12 @@ export class Connection {
     try {
       let written = 0;
       while (written < out.length) {
-        written += await this.conn.write(out.subarray(written));
+        written += await this.conn.write(
+          written === 0 ? out : out.subarray(written),
+        );
       }
+      // Everything staged so far is out: reuse the buffer from its start.
+      if (this.#pendingBytes === 0) this.#outStart = this.#outEnd = 0;
     } catch (error) {
       // A peer that vanished mid-write ends this connection, not the server.
       this.close();
@@ -489,11 +636,13 @@ export class Connection {
     const status = error.statusHint;
     const body = `${reasonPhrase(status)}: ${error.message}\n`;
     const bytes = new TextEncoder().encode(body);
+    // RFC 9110 §6.6.1: a 4xx from a server with a clock carries Date.
     const head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n` +
+      `Date: ${httpDateNow()}\r\n` +
       `Content-Type: text/plain; charset=utf-8\r\n` +
       `Content-Length: ${bytes.length}\r\nConnection: close\r\n\r\n`;
-    this.#pending = [];
-    this.#pendingBytes = 0;
+    // Whatever is queued (responses to earlier pipelined requests) was
+    // complete and goes out first, in order.
     this.#queue(new TextEncoder().encode(head));
     this.#queue(bytes);
     try {

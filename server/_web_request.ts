@@ -32,20 +32,121 @@ export function requestBody(exchange: Exchange): ReadableStream<Uint8Array> {
   }, { highWaterMark: 0 });
 }
 
-/** The Request for `head`; GET and HEAD bodies are left for the engine to drain. */
+/**
+ * A `Request` whose URL, headers and body are built only when read. Most
+ * handlers look at the method and URL only; building a real Request (URL
+ * parsing, a validated Headers copy, a body stream) costs more than parsing
+ * the bytes did. Anything not defined here builds the real Request once and
+ * delegates to it, so it behaves as a Request in every respect, and
+ * `instanceof Request` holds.
+ */
+class LazyRequest {
+  readonly #head: RequestHead;
+  readonly #exchange: Exchange;
+  #url: string | null = null;
+  #headers: Headers | null = null;
+  #real: Request | null = null;
+
+  constructor(head: RequestHead, exchange: Exchange) {
+    this.#head = head;
+    this.#exchange = exchange;
+  }
+
+  get method(): string {
+    return this.#head.method;
+  }
+
+  get url(): string {
+    return this.#url ??= requestUrl(this.#head, this.#exchange);
+  }
+
+  get headers(): Headers {
+    if (this.#real !== null) return this.#real.headers;
+    return this.#headers ??= this.#head.headers.toHeaders();
+  }
+
+  /** The real Request, built once on first use of anything else. */
+  materialize(): Request {
+    if (this.#real !== null) return this.#real;
+    const head = this.#head;
+    const method = head.method;
+    const init: RequestInit = { method, headers: this.headers };
+    // GET and HEAD cannot carry a body in a Request; the engine drains any.
+    if (
+      head.framing.kind !== "none" && method !== "GET" && method !== "HEAD"
+    ) {
+      init.body = requestBody(this.#exchange);
+    }
+    this.#real = new Request(this.url, init);
+    return this.#real;
+  }
+}
+
+// Every other Request member delegates to the materialized Request.
+for (
+  const [name, descriptor] of Object.entries(
+    Object.getOwnPropertyDescriptors(Request.prototype),
+  )
+) {
+  if (name === "constructor" || name in LazyRequest.prototype) continue;
+  const delegate: PropertyDescriptor = { configurable: true };
+  if (descriptor.get !== undefined) {
+    delegate.get = function (this: LazyRequest) {
+      return Reflect.get(Request.prototype, name, this.materialize());
+    };
+  } else if (typeof descriptor.value === "function") {
+    const method = descriptor.value as (...args: unknown[]) => unknown;
+    delegate.value = function (this: LazyRequest, ...args: unknown[]) {
+      return method.apply(this.materialize(), args);
+    };
+    delegate.writable = true;
+  } else {
+    continue;
+  }
+  Object.defineProperty(LazyRequest.prototype, name, delegate);
+}
+for (const symbol of Object.getOwnPropertySymbols(Request.prototype)) {
+  const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, symbol);
+  if (typeof descriptor?.value !== "function") continue;
+  const method = descriptor.value as (...args: unknown[]) => unknown;
+  Object.defineProperty(LazyRequest.prototype, symbol, {
+    configurable: true,
+    writable: true,
+    value: function (this: LazyRequest, ...args: unknown[]) {
+      return method.apply(this.materialize(), args);
+    },
+  });
+}
+Object.setPrototypeOf(LazyRequest.prototype, Request.prototype);
+
+// RFC 9110 §7.2 / RFC 3986 §3.2: uri-host [ ":" port ], the shapes URL accepts.
+const HOST_HEADER =
+  /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::([0-9]{0,5}))?$/;
+
+function isUrlHost(host: string): boolean {
+  const match = HOST_HEADER.exec(host);
+  return match !== null &&
+    (match[1] === undefined || Number(match[1]) <= 65535);
+}
+
+/**
+ * The Request a handler sees for `head`: lazy, see {@linkcode LazyRequest}.
+ * Checks up front, cheaply, that a URL can be built, so a bad Host or target
+ * is a 400 rather than a handler crash.
+ */
 export function createWebRequest(
   head: RequestHead,
   exchange: Exchange,
-  signal: AbortSignal | undefined,
 ): Request {
-  const method = head.method;
-  const hasBody = head.framing.kind !== "none" && method !== "GET" &&
-    method !== "HEAD";
-  const init: RequestInit = {
-    method,
-    headers: head.headers.toHeaders(),
-  };
-  if (hasBody) init.body = requestBody(exchange);
-  if (signal !== undefined) init.signal = signal;
-  return new Request(requestUrl(head, exchange), init);
+  const request = new LazyRequest(head, exchange);
+  const first = head.target.charCodeAt(0);
+  const valid = first === 0x2f || head.target === "*"
+    ? isUrlHost(head.headers.get("host") ?? "")
+    : URL.canParse(request.url);
+  if (!valid) {
+    throw new TypeError(
+      `Cannot build a URL from "${request.url.slice(0, 64)}"`,
+    );
+  }
+  return request as unknown as Request;
 }

@@ -2,10 +2,25 @@
 
 import { encodeChunkHeader } from "../http1/chunked.ts";
 import type { RequestHead } from "../http1/events.ts";
-import { encodeLatin1 } from "../http1/serializer.ts";
 import { reasonPhrase } from "../http1/status.ts";
 import type { Exchange } from "./_connection.ts";
 import { httpDateNow } from "./_http_date.ts";
+import { staticResponseParts } from "./_static_response_body.ts";
+
+const encoder = new TextEncoder();
+let scratch = new Uint8Array(16 * 1024);
+
+// Encodes a string body into a shared scratch buffer, to be copied out before
+// the next await (writeWebResponse copies it into the response buffer
+// synchronously). Large strings get their own buffer.
+function encodeToScratch(body: string): Uint8Array {
+  if (body.length * 3 > scratch.length) {
+    if (body.length > COLLECT_LIMIT_BYTES) return encoder.encode(body);
+    scratch = new Uint8Array(body.length * 3);
+  }
+  const { written } = encoder.encodeInto(body, scratch);
+  return scratch.subarray(0, written);
+}
 
 const CRLF = new Uint8Array([0x0d, 0x0a]);
 const LAST_CHUNK = new Uint8Array([0x30, 0x0d, 0x0a, 0x0d, 0x0a]);
@@ -63,12 +78,13 @@ function toBytes(value: unknown): Uint8Array {
  * Serializes `response` for `head` and queues it on the exchange. Chooses
  * Content-Length when the body is all there, chunked (HTTP/1.1) or
  * close-delimited (HTTP/1.0) when it streams; no body for HEAD, 1xx, 204, 304.
+ * Resolves to the body bytes sent (framing excluded), for the access log.
  */
 export async function writeWebResponse(
   response: Response,
   head: RequestHead,
   exchange: Exchange,
-): Promise<void> {
+): Promise<number> {
   const status = response.status;
   const bodyForbidden = status < 200 || status === 204 || status === 304;
   const isHead = head.method === "HEAD";
@@ -77,8 +93,10 @@ export async function writeWebResponse(
   let text = "HTTP/1.1 " + status + " " +
     (response.statusText || reasonPhrase(status)) + "\r\n";
   let hasDate = false;
+  const parts = staticResponseParts(response);
   // Headers has validated names and values (no CR, LF or NUL) already.
-  for (const [name, value] of response.headers) {
+  for (const [rawName, value] of parts?.headers ?? response.headers) {
+    const name = parts === null ? rawName : rawName.toLowerCase();
     switch (name) {
       case "content-length":
         declaredLength = value;
@@ -92,11 +110,10 @@ export async function writeWebResponse(
       case "date":
         hasDate = true;
     }
-    text += name + ": " + value + "\r\n";
+    text += rawName + ": " + value + "\r\n";
   }
   if (!hasDate) text += "date: " + httpDateNow() + "\r\n";
 
-  const body = response.body;
   let collected: Collected = {
     chunks: [],
     length: 0,
@@ -104,7 +121,20 @@ export async function writeWebResponse(
     pending: null,
   };
   let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
-  if (body !== null) {
+  if (parts !== null) {
+    if (parts.body !== null && !bodyForbidden) {
+      const bytes = typeof parts.body === "string"
+        ? encodeToScratch(parts.body)
+        : parts.body;
+      collected = {
+        chunks: [bytes],
+        length: bytes.length,
+        complete: true,
+        pending: null,
+      };
+    }
+  } else if (response.body !== null) {
+    const body = response.body;
     reader = body.getReader();
     if (bodyForbidden) {
       void reader.cancel().catch(() => {});
@@ -142,17 +172,27 @@ export async function writeWebResponse(
     if (head.version === "HTTP/1.0") text += "connection: keep-alive\r\n";
     text += "keep-alive: timeout=" + exchange.keepAliveTimeoutSeconds + "\r\n";
   }
-  exchange.write(encodeLatin1(text + "\r\n"));
+  text += "\r\n";
 
-  if (isHead || reader === null) {
+  if (isHead) {
+    exchange.writeText(text);
     if (reader !== null) void reader.cancel().catch(() => {});
-    return;
+    return 0;
   }
   if (collected.complete) {
+    // Head and a body that is all there leave in one write.
+    exchange.writeText(text);
     for (const chunk of collected.chunks) exchange.write(chunk);
-    return;
+    return collected.length;
   }
-  await streamRest(reader, collected, exchange, chunked, declaredLength);
+  exchange.writeText(text);
+  return await streamRest(
+    reader!,
+    collected,
+    exchange,
+    chunked,
+    declaredLength,
+  );
 }
 
 async function streamRest(
@@ -161,7 +201,7 @@ async function streamRest(
   exchange: Exchange,
   chunked: boolean,
   declaredLength: string | null,
-): Promise<void> {
+): Promise<number> {
   let sent = 0;
   const send = (chunk: Uint8Array): void => {
     if (chunk.length === 0) return;
@@ -198,4 +238,5 @@ async function streamRest(
       `Cannot frame the response: Content-Length ${declaredLength} declared, ${sent} bytes sent`,
     );
   }
+  return sent;
 }
