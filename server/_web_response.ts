@@ -110,7 +110,7 @@ export async function writeWebResponse(
       case "date":
         hasDate = true;
     }
-    text += rawName + ": " + value + "\r\n";
+    text += name + ": " + value + "\r\n";
   }
   if (!hasDate) text += "date: " + httpDateNow() + "\r\n";
 

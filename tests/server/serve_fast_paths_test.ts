@@ -1,0 +1,148 @@
+// The two shortcuts the Web face takes for speed must be invisible: a static
+// Response body read through Deno's internal slot gives the same bytes as the
+// public stream API, and the lazy Request behaves as a Request.
+
+import assert from "node:assert/strict";
+import {
+  setStaticFastPath,
+  staticResponseParts,
+} from "../../server/_static_response_body.ts";
+import { fetchRaw, startServer } from "./_raw.ts";
+
+const RESPONSES: { name: string; make: () => Response; method?: string }[] = [
+  { name: "string", make: () => new Response("Hello, World!") },
+  { name: "utf8_string", make: () => new Response("héllo ✓") },
+  { name: "bytes", make: () => new Response(new Uint8Array([0, 1, 2, 255])) },
+  { name: "null_body", make: () => new Response(null, { status: 200 }) },
+  { name: "json", make: () => Response.json({ a: [1, 2] }) },
+  {
+    name: "stream",
+    make: () =>
+      new Response(
+        new ReadableStream({
+          start(c) {
+            c.enqueue(new TextEncoder().encode("abc"));
+            c.close();
+          },
+        }),
+      ),
+  },
+  {
+    name: "set_cookies_and_status",
+    make: () =>
+      new Response("x", {
+        status: 201,
+        statusText: "Made",
+        headers: [["Set-Cookie", "a=1"], ["Set-Cookie", "b=2"], ["X-A", "y"]],
+      }),
+  },
+  {
+    name: "head_keeps_length",
+    make: () => new Response("twelve bytes"),
+    method: "HEAD",
+  },
+  { name: "no_content", make: () => new Response("ignored", { status: 204 }) },
+];
+
+// Everything but the Date value must match. Names are lower-cased on both
+// paths; the fast path keeps the order headers were set in, Headers iteration
+// sorts by name, so compare in name order (stable: same-name order counts).
+function withoutDate(fields: [string, string][]): [string, string][] {
+  return fields.filter(([name]) => name.toLowerCase() !== "date")
+    .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+}
+
+for (const { name, make, method = "GET" } of RESPONSES) {
+  Deno.test(`serve sends ${name} identically with and without the static-body fast path`, async () => {
+    const results = [];
+    for (const fast of [true, false]) {
+      setStaticFastPath(fast);
+      try {
+        await using server = startServer(() => make());
+        results.push(
+          await fetchRaw(
+            server.addr.port,
+            `${method} / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+            method,
+          ),
+        );
+      } finally {
+        setStaticFastPath(true);
+      }
+    }
+    const [fast, slow] = results;
+    assert.equal(fast!.status, slow!.status);
+    assert.equal(fast!.reason, slow!.reason);
+    assert.deepEqual(withoutDate(fast!.fields), withoutDate(slow!.fields));
+    assert.deepEqual(fast!.body, slow!.body);
+  });
+}
+
+Deno.test("staticResponseParts reads string bodies on this Deno version", () => {
+  // If a Deno upgrade moves the internal slot, this fails and says so; the
+  // server still works (public-API fallback), only slower.
+  const parts = staticResponseParts(
+    new Response("hi", { headers: { "X-A": "1" } }),
+  );
+  assert.ok(parts !== null, "the fast path is not available on this Deno");
+  assert.equal(parts.body, "hi");
+  assert.deepEqual(parts.headers.find(([n]) => n === "X-A"), ["X-A", "1"]);
+  assert.equal(
+    staticResponseParts(new Response(new ReadableStream())),
+    null,
+  );
+  const used = new Response("x");
+  void used.text();
+  assert.equal(staticResponseParts(used), null);
+});
+
+Deno.test("serve hands handlers a Request that behaves as one", async () => {
+  const seen: Record<string, unknown> = {};
+  await using server = startServer(async (req) => {
+    seen.isRequest = req instanceof Request;
+    seen.method = req.method;
+    seen.url = req.url;
+    seen.header = req.headers.get("x-test");
+    seen.hasSignal = req.signal instanceof AbortSignal;
+    seen.redirect = req.redirect;
+    const clone = req.clone();
+    seen.body = await req.json();
+    seen.bodyUsed = req.bodyUsed;
+    seen.cloneText = await clone.text();
+    return new Response("ok");
+  });
+  const body = '{"a":1}';
+  const response = await fetchRaw(
+    server.addr.port,
+    `POST /p?q=1 HTTP/1.1\r\nHost: example.test:8080\r\nX-Test: yes\r\n` +
+      `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  assert.equal(response.status, 200);
+  assert.deepEqual(seen, {
+    isRequest: true,
+    method: "POST",
+    url: "http://example.test:8080/p?q=1",
+    header: "yes",
+    hasSignal: true,
+    redirect: "follow",
+    body: { a: 1 },
+    bodyUsed: true,
+    cloneText: body,
+  });
+});
+
+Deno.test("serve answers 400 when Host cannot make a URL", async () => {
+  let called = false;
+  await using server = startServer(() => {
+    called = true;
+    return new Response("no");
+  });
+  for (const host of ["a:99999", "[::1"]) {
+    const response = await fetchRaw(
+      server.addr.port,
+      `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`,
+    );
+    assert.equal(response.status, 400, host);
+  }
+  assert.equal(called, false);
+});
