@@ -58,9 +58,12 @@ export function drain<E extends { kind: string }>(
           const merged = new Uint8Array(last.data.length + data.length);
           merged.set(last.data);
           merged.set(data, last.data.length);
-          events[events.length - 1] = { kind: "data", data: merged } as E;
+          events[events.length - 1] = {
+            kind: "data",
+            data: merged,
+          } as unknown as E;
         } else {
-          events.push({ kind: "data", data } as E);
+          events.push({ kind: "data", data } as unknown as E);
         }
         continue;
       }
