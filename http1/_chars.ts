@@ -85,9 +85,7 @@ export function trimOws(value: string): string {
   let end = value.length;
   while (start < end && isOws(value.charCodeAt(start))) start++;
   while (end > start && isOws(value.charCodeAt(end - 1))) end--;
-  return start === 0 && end === value.length
-    ? value
-    : value.slice(start, end);
+  return start === 0 && end === value.length ? value : value.slice(start, end);
 }
 
 function isOws(c: number): boolean {

@@ -39,6 +39,7 @@ export function findLineEnd(
 /**
  * Parses field lines in `bytes[from, end)` up to (not including) the empty
  * line, appending nameStart, nameEnd, valueStart, valueEnd to `offsets`.
+ * Returns whether every value byte is ASCII (then UTF-8 decoding is Latin-1).
  * Validation follows RFC 9112 §5 and RFC 9110 §5.5.
  */
 export function parseFieldLines(
@@ -48,14 +49,15 @@ export function parseFieldLines(
   maxCount: number,
   allowBareLf: boolean,
   offsets: number[],
-): void {
+): boolean {
   let pos = from;
+  let ascii = true;
   while (pos < end) {
     const line = findLineEnd(bytes, pos, end, allowBareLf);
     if (line === null) break;
     const [lineEnd, next] = line;
     if (lineEnd === pos) break; // the empty line that ends the section
-    parseFieldLine(bytes, pos, lineEnd, offsets);
+    if (!parseFieldLine(bytes, pos, lineEnd, offsets)) ascii = false;
     if (offsets.length > maxCount * 4) {
       throw new ProtocolError(
         `Cannot accept more than ${maxCount} header fields`,
@@ -65,6 +67,7 @@ export function parseFieldLines(
     }
     pos = next;
   }
+  return ascii;
 }
 
 function parseFieldLine(
@@ -72,7 +75,7 @@ function parseFieldLine(
   start: number,
   end: number,
   offsets: number[],
-): void {
+): boolean {
   const first = bytes[start]!;
   if (first === SP || first === HTAB) {
     // RFC 9112 §5.2: obs-fold is deprecated; a server MUST reject it or unfold.
@@ -107,7 +110,9 @@ function parseFieldLine(
   const nameEnd = i++;
   while (i < end && (bytes[i] === SP || bytes[i] === HTAB)) i++;
   const valueStart = i;
+  let seen = 0;
   for (; i < end; i++) {
+    seen |= bytes[i]!;
     if (FIELD_VALUE_CHAR[bytes[i]!] === 0) {
       // RFC 9110 §5.5: CR, LF and NUL are invalid in field values.
       const b = bytes[i];
@@ -125,4 +130,5 @@ function parseFieldLine(
     (bytes[valueEnd - 1] === SP || bytes[valueEnd - 1] === HTAB)
   ) valueEnd--;
   offsets.push(start, nameEnd, valueStart, valueEnd);
+  return seen < 0x80;
 }

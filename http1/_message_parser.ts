@@ -53,6 +53,29 @@ const END_WITHOUT_TRAILERS: EndEvent = Object.freeze({
   trailers: null,
 });
 const MIN_STORE_BYTES = 4096;
+const SLAB_BYTES = 64 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+// Copies bytes[start, end) into the shared slab and returns it with the copy's
+// position. A full slab is replaced, never reused: heads handed out keep
+// theirs alive. Large heads get their own buffer.
+function copyToSlab(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): [Uint8Array, number] {
+  const length = end - start;
+  if (length > SLAB_BYTES >> 3) return [bytes.slice(start, end), 0];
+  if (slabUsed + length > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const at = slabUsed;
+  slab.set(bytes.subarray(start, end), at);
+  slabUsed += length;
+  return [slab, at];
+}
 
 /** What a subclass makes of one complete head. */
 export interface ParsedHead<Head> {
@@ -86,17 +109,18 @@ export abstract class MessageParser<Head> {
   }
 
   /**
-   * Parses one complete head (start line through the empty line).
+   * Parses one complete head's start line and decides its framing.
    *
-   * @param head A copy of the head's bytes, owned by the caller from now on.
-   * @param startLineEnd Where the start line's content ends.
-   * @param fieldsStart Where the first field line starts.
+   * @param bytes Bytes holding a stable copy of the head.
+   * @param base Where the head's start line begins in `bytes`.
+   * @param startLineEnd Where the start line's content ends in `bytes`.
+   * @param headers The head's validated fields.
    */
   protected abstract parseHead(
-    head: Uint8Array,
+    bytes: Uint8Array,
+    base: number,
     startLineEnd: number,
-    fieldsStart: number,
-    offsets: number[],
+    headers: FieldList,
   ): ParsedHead<Head>;
 
   /** Called when a final message ends (the response parser pops its method). */
@@ -296,21 +320,25 @@ export abstract class MessageParser<Head> {
     if (startLineEnd - start > limits.maxStartLineBytes) {
       this.#startLineTooLong();
     }
-    const headBytes = buf.slice(start, headEnd);
+    // Heads outlive the caller's buffer (FieldList decodes lazily), so copy
+    // them: into a shared slab, since a fresh ArrayBuffer per head costs more
+    // than parsing it.
+    const [headBytes, base] = copyToSlab(buf, start, headEnd);
+    const shift = base - start;
     const offsets: number[] = [];
-    parseFieldLines(
+    const ascii = parseFieldLines(
       headBytes,
-      fieldsStart - start,
-      headBytes.length,
+      fieldsStart + shift,
+      headEnd + shift,
       limits.maxHeaderCount,
       this.#allowBareLf,
       offsets,
     );
     const parsed = this.parseHead(
       headBytes,
-      startLineEnd - start,
-      fieldsStart - start,
-      offsets,
+      base,
+      startLineEnd + shift,
+      new FieldList(headBytes, offsets, ascii),
     );
     if (parsed.interim) return parsed.head;
     this.#pauseAfter = parsed.pauseAfter;
@@ -523,7 +551,7 @@ export abstract class MessageParser<Head> {
     if (lineStart !== start) {
       const section = buf.slice(start, sectionEnd);
       const offsets: number[] = [];
-      parseFieldLines(
+      const ascii = parseFieldLines(
         section,
         0,
         section.length,
@@ -531,7 +559,7 @@ export abstract class MessageParser<Head> {
         this.#allowBareLf,
         offsets,
       );
-      this.#trailers = new FieldList(section, offsets);
+      this.#trailers = new FieldList(section, offsets, ascii);
     }
     return this.#endMessage();
   }

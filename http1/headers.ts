@@ -6,6 +6,8 @@
 
 import { decodeLatin1, lowerByte, trimOws } from "./_chars.ts";
 
+const asciiDecoder = new TextDecoder();
+
 /**
  * The header (or trailer) fields of one parsed message, in wire order, with
  * names as sent. Names and values are decoded from the head's bytes only when
@@ -32,16 +34,19 @@ export class FieldList implements Iterable<[string, string]> {
   readonly #bytes: Uint8Array;
   // Four numbers a field: nameStart, nameEnd, valueStart, valueEnd.
   readonly #offsets: readonly number[];
+  readonly #ascii: boolean;
 
   /**
    * Wraps already-validated field positions; parsers build these.
    *
-   * @param bytes The bytes the offsets point into (owned by this list).
+   * @param bytes The bytes the offsets point into (not to be changed later).
    * @param offsets nameStart, nameEnd, valueStart, valueEnd for each field.
+   * @param ascii Every byte the offsets cover is below 0x80.
    */
-  constructor(bytes: Uint8Array, offsets: readonly number[]) {
+  constructor(bytes: Uint8Array, offsets: readonly number[], ascii = false) {
     this.#bytes = bytes;
     this.#offsets = offsets;
+    this.#ascii = ascii;
   }
 
   /**
@@ -108,11 +113,14 @@ export class FieldList implements Iterable<[string, string]> {
    */
   value(index: number): string {
     const o = index << 2;
-    return decodeLatin1(
-      this.#bytes,
-      this.#offsets[o + 2]!,
-      this.#offsets[o + 3]!,
-    );
+    const start = this.#offsets[o + 2]!;
+    const end = this.#offsets[o + 3]!;
+    // For ASCII, UTF-8 decoding is Latin-1 decoding, and the native decoder
+    // wins on all but short values.
+    if (this.#ascii && end - start > 32) {
+      return asciiDecoder.decode(this.#bytes.subarray(start, end));
+    }
+    return decodeLatin1(this.#bytes, start, end);
   }
 
   /**
@@ -184,6 +192,79 @@ export class FieldList implements Iterable<[string, string]> {
       values.push(this.value(i));
     }
     return values;
+  }
+
+  /**
+   * Whether a comma-separated field contains `token` (RFC 9110 §5.6.1),
+   * compared case-insensitively on the bytes, without decoding the value.
+   *
+   * @param lowerName The field name in lower case.
+   * @param lowerToken The token in lower case.
+   * @returns True when any field of that name lists the token.
+   *
+   * @example Usage
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { FieldList } from "./mod.ts";
+   *
+   * const fields = FieldList.from([["Connection", "Keep-Alive, Upgrade"]]);
+   * assert.equal(fields.hasToken("connection", "upgrade"), true);
+   * assert.equal(fields.hasToken("connection", "close"), false);
+   * ```
+   */
+  hasToken(lowerName: string, lowerToken: string): boolean {
+    const bytes = this.#bytes;
+    const offsets = this.#offsets;
+    const length = lowerToken.length;
+    for (
+      let i = this.indexOf(lowerName);
+      i !== -1;
+      i = this.indexOf(lowerName, i + 1)
+    ) {
+      const end = offsets[(i << 2) + 3]!;
+      let at = offsets[(i << 2) + 2]!;
+      while (at <= end) {
+        let stop = at;
+        while (stop < end && bytes[stop] !== 0x2c /* "," */) stop++;
+        let from = at;
+        let to = stop;
+        // Only SP and HTAB are list whitespace (RFC 9110 §5.6.1).
+        while (from < to && (bytes[from] === 0x20 || bytes[from] === 0x09)) {
+          from++;
+        }
+        while (
+          to > from && (bytes[to - 1] === 0x20 || bytes[to - 1] === 0x09)
+        ) {
+          to--;
+        }
+        if (to - from === length) {
+          let k = 0;
+          while (
+            k < length &&
+            lowerByte(bytes[from + k]!) === lowerToken.charCodeAt(k)
+          ) k++;
+          if (k === length) return true;
+        }
+        at = stop + 1;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Whether every byte of field `index`'s value is allowed by `table`.
+   *
+   * @param index Zero-based position in wire order.
+   * @param table 256 entries, 1 for an allowed byte.
+   * @returns True when all bytes are allowed.
+   */
+  valueBytesIn(index: number, table: Uint8Array): boolean {
+    const o = index << 2;
+    const end = this.#offsets[o + 3]!;
+    for (let at = this.#offsets[o + 2]!; at < end; at++) {
+      if (table[this.#bytes[at]!] !== 1) return false;
+    }
+    return true;
   }
 
   /**

@@ -9,7 +9,7 @@ import { MessageParser, type ParsedHead } from "./_message_parser.ts";
 import { ProtocolError } from "./errors.ts";
 import type { HttpVersion, RequestEvent, RequestHead } from "./events.ts";
 import { requestFraming } from "./framing.ts";
-import { FieldList, splitTokens } from "./headers.ts";
+import type { FieldList } from "./headers.ts";
 import type { Limits } from "./limits.ts";
 
 /** Options for {@linkcode RequestParser}. */
@@ -35,7 +35,13 @@ const COMMON_METHOD_BYTES = COMMON_METHODS.map((m) =>
 );
 
 // RFC 3986 §3.2.2 reg-name / IP-literal characters plus ":" for the port.
-const HOST_PATTERN = /^[A-Za-z0-9\-._~!$&'()*+,;=:%\[\]]*$/;
+const HOST_CHAR = new Uint8Array(256);
+for (
+  const c
+    of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:%[]"
+) {
+  HOST_CHAR[c.charCodeAt(0)] = 1;
+}
 // RFC 9112 §3.2.2 / RFC 9110 §4.2: absolute-form targets name an http(s)
 // origin, so "scheme://" is required; without "//", "example.com:80" would
 // read as a URI with scheme "example.com" (authority-form outside CONNECT).
@@ -92,28 +98,28 @@ export class RequestParser extends MessageParser<RequestHead> {
 
   protected override parseHead(
     bytes: Uint8Array,
+    base: number,
     lineEnd: number,
-    _fieldsStart: number,
-    offsets: number[],
+    headers: FieldList,
   ): ParsedHead<RequestHead> {
     // RFC 9112 §3: request-line = method SP request-target SP HTTP-version
-    let i = 0;
+    let i = base;
     while (i < lineEnd && TCHAR[bytes[i]!] === 1) i++;
-    if (i === 0 || bytes[i] !== SP) {
+    if (i === base || bytes[i] !== SP) {
       throw new ProtocolError(
         `Cannot parse request line ${
-          quoteInput(bytes, 0, lineEnd)
+          quoteInput(bytes, base, lineEnd)
         }: bad method`,
-        i === 0 ? "BAD_REQUEST_LINE" : "BAD_METHOD",
+        i === base ? "BAD_REQUEST_LINE" : "BAD_METHOD",
       );
     }
-    const method = decodeMethod(bytes, i);
+    const method = decodeMethod(bytes, base, i);
     const targetStart = ++i;
     while (i < lineEnd && TARGET_CHAR[bytes[i]!] === 1) i++;
     if (i === targetStart || bytes[i] !== SP) {
       throw new ProtocolError(
         `Cannot parse request line ${
-          quoteInput(bytes, 0, lineEnd)
+          quoteInput(bytes, base, lineEnd)
         }: bad request-target`,
         i === lineEnd ? "BAD_REQUEST_LINE" : "BAD_TARGET",
       );
@@ -122,22 +128,21 @@ export class RequestParser extends MessageParser<RequestHead> {
     const version = parseVersion(bytes, i + 1, lineEnd);
     checkTargetForm(method, target);
 
-    const headers = new FieldList(bytes, offsets);
     checkHost(headers, version);
     const framing = requestFraming(headers, version);
 
     let keepAlive = version === "HTTP/1.1";
     let upgrade: string | null = null;
-    const connectionAt = headers.indexOf("connection");
-    if (connectionAt !== -1) {
-      const tokens = splitTokens(headers.get("connection")!);
+    if (headers.indexOf("connection") !== -1) {
       // RFC 9112 §9.3: "close" ends the connection; 1.0 needs "keep-alive".
-      if (tokens.includes("close")) keepAlive = false;
-      else if (version === "HTTP/1.0" && tokens.includes("keep-alive")) {
+      if (headers.hasToken("connection", "close")) keepAlive = false;
+      else if (
+        version === "HTTP/1.0" && headers.hasToken("connection", "keep-alive")
+      ) {
         keepAlive = true;
       }
       // RFC 9110 §7.8: a server MUST ignore Upgrade in an HTTP/1.0 request.
-      if (version === "HTTP/1.1" && tokens.includes("upgrade")) {
+      if (version === "HTTP/1.1" && headers.hasToken("connection", "upgrade")) {
         const wanted = headers.get("upgrade");
         if (wanted !== null && wanted !== "") upgrade = wanted.toLowerCase();
       }
@@ -170,14 +175,17 @@ export class RequestParser extends MessageParser<RequestHead> {
   }
 }
 
-function decodeMethod(bytes: Uint8Array, end: number): string {
+function decodeMethod(bytes: Uint8Array, start: number, end: number): string {
+  const length = end - start;
   outer: for (let m = 0; m < COMMON_METHOD_BYTES.length; m++) {
     const known = COMMON_METHOD_BYTES[m]!;
-    if (known.length !== end) continue;
-    for (let k = 0; k < end; k++) if (known[k] !== bytes[k]) continue outer;
+    if (known.length !== length) continue;
+    for (let k = 0; k < length; k++) {
+      if (known[k] !== bytes[start + k]) continue outer;
+    }
     return COMMON_METHODS[m]!;
   }
-  return decodeLatin1(bytes, 0, end);
+  return decodeLatin1(bytes, start, end);
 }
 
 /**
@@ -266,10 +274,11 @@ function checkHost(headers: FieldList, version: HttpVersion): void {
       "DUPLICATE_HOST",
     );
   }
-  const host = headers.value(first);
-  if (!HOST_PATTERN.test(host)) {
+  if (!headers.valueBytesIn(first, HOST_CHAR)) {
     throw new ProtocolError(
-      `Cannot parse Host "${host.slice(0, 64)}": not a host[:port]`,
+      `Cannot parse Host "${
+        headers.value(first).slice(0, 64)
+      }": not a host[:port]`,
       "BAD_HOST",
     );
   }

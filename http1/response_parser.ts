@@ -9,7 +9,7 @@ import { MessageParser, type ParsedHead } from "./_message_parser.ts";
 import { ProtocolError } from "./errors.ts";
 import type { ResponseEvent, ResponseHead } from "./events.ts";
 import { responseFraming } from "./framing.ts";
-import { FieldList, splitTokens } from "./headers.ts";
+import type { FieldList } from "./headers.ts";
 import type { Limits } from "./limits.ts";
 import { parseVersion } from "./request_parser.ts";
 
@@ -100,34 +100,33 @@ export class ResponseParser extends MessageParser<ResponseHead> {
 
   protected override parseHead(
     bytes: Uint8Array,
+    base: number,
     lineEnd: number,
-    _fieldsStart: number,
-    offsets: number[],
+    headers: FieldList,
   ): ParsedHead<ResponseHead> {
     // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
-    if (lineEnd < 12 || bytes[8] !== SP) {
+    const line = quoteInput(bytes, base, lineEnd);
+    if (lineEnd - base < 12 || bytes[base + 8] !== SP) {
       throw new ProtocolError(
-        `Cannot parse status line ${quoteInput(bytes, 0, lineEnd)}`,
+        `Cannot parse status line ${line}`,
         "BAD_STATUS_LINE",
       );
     }
     let version;
     try {
-      version = parseVersion(bytes, 0, 8);
+      version = parseVersion(bytes, base, base + 8);
     } catch (cause) {
       throw new ProtocolError(
-        `Cannot parse status line ${quoteInput(bytes, 0, lineEnd)}: ${
-          (cause as Error).message
-        }`,
+        `Cannot parse status line ${line}: ${(cause as Error).message}`,
         "BAD_STATUS_LINE",
       );
     }
     let status = 0;
-    for (let i = 9; i < 12; i++) {
+    for (let i = base + 9; i < base + 12; i++) {
       const d = bytes[i]! - 0x30;
       if (d < 0 || d > 9) {
         throw new ProtocolError(
-          `Cannot parse status code in ${quoteInput(bytes, 0, lineEnd)}`,
+          `Cannot parse status code in ${line}`,
           "BAD_STATUS_LINE",
         );
       }
@@ -140,33 +139,34 @@ export class ResponseParser extends MessageParser<ResponseHead> {
       );
     }
     // Some servers omit the SP before an empty reason; accept that.
-    if (lineEnd > 12 && bytes[12] !== SP) {
+    const reasonStart = base + 13;
+    if (lineEnd > base + 12 && bytes[base + 12] !== SP) {
       throw new ProtocolError(
-        `Cannot parse status line ${quoteInput(bytes, 0, lineEnd)}`,
+        `Cannot parse status line ${line}`,
         "BAD_STATUS_LINE",
       );
     }
-    for (let i = 13; i < lineEnd; i++) {
+    for (let i = reasonStart; i < lineEnd; i++) {
       if (FIELD_VALUE_CHAR[bytes[i]!] === 0) {
         throw new ProtocolError(
-          `Cannot parse reason phrase in ${quoteInput(bytes, 0, lineEnd)}`,
+          `Cannot parse reason phrase in ${line}`,
           "BAD_STATUS_LINE",
         );
       }
     }
-    const reason = lineEnd > 13 ? decodeLatin1(bytes, 13, lineEnd) : "";
-    const headers = new FieldList(bytes, offsets);
+    const reason = lineEnd > reasonStart
+      ? decodeLatin1(bytes, reasonStart, lineEnd)
+      : "";
     const method = this.#methods[0] ?? "GET";
     const framing = responseFraming(headers, status, method);
     const interim = status < 200 && status !== 101;
 
     let keepAlive = version === "HTTP/1.1";
-    if (headers.indexOf("connection") !== -1) {
-      const tokens = splitTokens(headers.get("connection")!);
-      if (tokens.includes("close")) keepAlive = false;
-      else if (version === "HTTP/1.0" && tokens.includes("keep-alive")) {
-        keepAlive = true;
-      }
+    if (headers.hasToken("connection", "close")) keepAlive = false;
+    else if (
+      version === "HTTP/1.0" && headers.hasToken("connection", "keep-alive")
+    ) {
+      keepAlive = true;
     }
     if (framing.kind === "close") keepAlive = false;
 
