@@ -1,5 +1,10 @@
 /**
- * h1: a hand-written HTTP/1.1 server and client for Deno.
+ * h1: a hand-written HTTP/1.1 server and client for Deno, with no
+ * `Deno.serve`, `node:http` or `fetch` inside.
+ *
+ * - `http1/`: the sans-IO protocol core (parsers, framing, serializers).
+ * - `server/`: `serve()`, router, middleware, static files.
+ * - `net/`: TCP and UDP helpers with typed errors.
  *
  * @example Usage
  * ```ts
@@ -15,3 +20,5 @@
  */
 
 export * from "./http1/mod.ts";
+export * from "./server/mod.ts";
+export * from "./net/mod.ts";

@@ -1,0 +1,36 @@
+/**
+ * The h1 server: `serve()` (a `Deno.serve` drop-in) on h1's own engine, the
+ * router and middleware, body helpers and static files.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Router, serve } from "./mod.ts";
+ *
+ * const app = new Router().get("/hello/:name", (ctx) =>
+ *   new Response(`Hello, ${ctx.params.name}`));
+ * serve({ port: 8000, hostname: "127.0.0.1" }, app.fetch);
+ * ```
+ *
+ * @module
+ */
+
+export * from "./serve.ts";
+export * from "./options.ts";
+export * from "./access_log.ts";
+export * from "./static.ts";
+export * from "./router.ts";
+export * from "./middleware.ts";
+export * from "./body.ts";
+export {
+  type MultipartEvent,
+  type MultipartLimits,
+  type MultipartPart,
+  MultipartParser,
+  parseBoundary,
+} from "./multipart.ts";
+export * from "./middleware/access_log.ts";
+export * from "./middleware/cors.ts";
+export * from "./middleware/body_limit.ts";
+export * from "./middleware/timeout.ts";
+export * from "./middleware/basic_auth.ts";
+export * from "./middleware/compress.ts";
