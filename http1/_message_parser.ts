@@ -77,7 +77,11 @@ function copyToSlab(
   return [slab, at];
 }
 
-/** What a subclass makes of one complete head. */
+/**
+ * What a subclass makes of one complete head.
+ *
+ * @internal
+ */
 export interface ParsedHead<Head> {
   head: Head;
   framing: BodyFraming;
@@ -87,7 +91,11 @@ export interface ParsedHead<Head> {
   pauseAfter: boolean;
 }
 
-/** The shared incremental parser; subclasses parse the start line and fields. */
+/**
+ * The shared incremental parser; subclasses parse the start line and fields.
+ *
+ * @internal
+ */
 export abstract class MessageParser<Head> {
   /** The limits in force. */
   readonly limits: Readonly<Limits>;

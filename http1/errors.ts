@@ -70,6 +70,8 @@ export class ProtocolError extends SyntaxError {
   readonly code: ProtocolErrorCode;
 
   /**
+   * Creates a protocol error.
+   *
    * @param message What was wrong, sentence case, input quoted (at most 64 bytes).
    * @param code Machine-readable reason.
    * @param statusHint Status to answer; 400 unless a more specific one applies.

@@ -27,6 +27,7 @@ export type HttpVersion = "HTTP/1.0" | "HTTP/1.1";
  * ```
  */
 export interface RequestHead {
+  /** Tells a head from the other events. */
   readonly kind: "head";
   /** The method token, case as sent (methods are case-sensitive). */
   readonly method: string;
@@ -68,6 +69,7 @@ export interface RequestHead {
  * ```
  */
 export interface ResponseHead {
+  /** Tells a head from the other events. */
   readonly kind: "head";
   /** The three-digit status code. */
   readonly status: number;
@@ -88,6 +90,7 @@ export interface ResponseHead {
  * `receive()`, valid until the caller reuses them. Copy it to keep it.
  */
 export interface DataEvent {
+  /** Tells a data event from the others. */
   readonly kind: "data";
   /** The body bytes. */
   readonly data: Uint8Array;
@@ -95,6 +98,7 @@ export interface DataEvent {
 
 /** The end of one message; `trailers` holds a chunked body's trailer fields. */
 export interface EndEvent {
+  /** Tells an end event from the others. */
   readonly kind: "end";
   /** Trailer fields, or null when there were none. */
   readonly trailers: FieldList | null;
@@ -102,6 +106,7 @@ export interface EndEvent {
 
 /** Returned by `next()` when the parser needs more bytes. */
 export interface NeedData {
+  /** Tells need-data from the other events. */
   readonly kind: "need-data";
 }
 
@@ -111,11 +116,13 @@ export interface NeedData {
  * `resume()` to keep parsing HTTP, or `takeBuffered()` to hand the bytes on.
  */
 export interface Paused {
+  /** Tells paused from the other events. */
   readonly kind: "paused";
 }
 
 /** Returned by `next()` once the peer has closed at a message boundary. */
 export interface Closed {
+  /** Tells closed from the other events. */
   readonly kind: "closed";
 }
 

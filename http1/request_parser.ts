@@ -96,6 +96,15 @@ export class RequestParser extends MessageParser<RequestHead> {
     return super.next();
   }
 
+  /**
+   * Parses the request line and fields of one complete head.
+   *
+   * @param bytes Bytes holding a stable copy of the head.
+   * @param base Where the request line begins in `bytes`.
+   * @param lineEnd Where the request line's content ends in `bytes`.
+   * @param headers The head's validated fields.
+   * @returns The head, its framing, and whether to pause after it.
+   */
   protected override parseHead(
     bytes: Uint8Array,
     base: number,

@@ -86,18 +86,34 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     return super.next();
   }
 
+  /** Responses never skip leading empty lines (RFC 9112 §2.2 is for requests). */
   protected override get skipsLeadingEmptyLines(): boolean {
     return false;
   }
 
+  /**
+   * A status line that is too long is a bad response, not a long URI.
+   *
+   * @returns Always 400.
+   */
   protected override startLineTooLongStatus(): 400 {
     return 400;
   }
 
+  /** Forgets the method of the request whose response just ended. */
   protected override onMessageEnd(): void {
     this.#methods.shift();
   }
 
+  /**
+   * Parses the status line and fields of one complete head.
+   *
+   * @param bytes Bytes holding a stable copy of the head.
+   * @param base Where the status line begins in `bytes`.
+   * @param lineEnd Where the status line's content ends in `bytes`.
+   * @param headers The head's validated fields.
+   * @returns The head, its framing, and whether to pause after it.
+   */
   protected override parseHead(
     bytes: Uint8Array,
     base: number,

@@ -96,6 +96,8 @@ export class BufferedReader {
   #pending: Promise<ReadResult> | undefined;
 
   /**
+   * Creates a new `BufferedReader`.
+   *
    * @param reader The socket (or any `Reader`) to read from.
    * @param options Buffer size and default timeout.
    */

@@ -46,6 +46,8 @@ export class NetError extends Error {
   readonly code: NetErrorCode;
 
   /**
+   * Creates a new `NetError`.
+   *
    * @param message Sentence-case message, action first.
    * @param code Errno-style code.
    * @param options Standard error options; pass the original error as `cause`.
@@ -77,6 +79,8 @@ export class AddressInUseError extends NetError {
   readonly address: NetAddress;
 
   /**
+   * Creates a new `AddressInUseError`.
+   *
    * @param address The address that could not be bound.
    * @param options Standard error options; pass the original error as `cause`.
    */
@@ -111,6 +115,8 @@ export class ConnectionRefusedError extends NetError {
   readonly address: NetAddress;
 
   /**
+   * Creates a new `ConnectionRefusedError`.
+   *
    * @param address The address that refused the connection.
    * @param options Standard error options; pass the original error as `cause`.
    */
@@ -142,6 +148,8 @@ export class ConnectionResetError extends NetError {
   readonly address: NetAddress | undefined;
 
   /**
+   * Creates a new `ConnectionResetError`.
+   *
    * @param address The peer, when known.
    * @param options Standard error options; pass the original error as `cause`.
    */
@@ -178,6 +186,8 @@ export class HostUnreachableError extends NetError {
   readonly address: NetAddress;
 
   /**
+   * Creates a new `HostUnreachableError`.
+   *
    * @param address The address we could not reach.
    * @param code Whether the host (`EHOSTUNREACH`) or its whole network
    *   (`ENETUNREACH`) has no route.
@@ -224,6 +234,8 @@ export class HostNotFoundError extends NetError {
   readonly address: NetAddress;
 
   /**
+   * Creates a new `HostNotFoundError`.
+   *
    * @param address The address whose host did not resolve.
    * @param options Standard error options; pass the original error as `cause`.
    */
@@ -264,6 +276,8 @@ export class TimeoutError extends NetError {
   readonly timeoutMs: number | undefined;
 
   /**
+   * Creates a new `TimeoutError`.
+   *
    * @param operation What timed out.
    * @param timeoutMs The timeout that expired, in milliseconds, or
    *   `undefined` when the operating system gave up on its own.
@@ -317,6 +331,8 @@ export class UnexpectedEofError extends NetError {
   readonly expected: number;
 
   /**
+   * Creates a new `UnexpectedEofError`.
+   *
    * @param partial The bytes that did arrive.
    * @param expected How many bytes were expected.
    * @param options Standard error options.
@@ -354,6 +370,8 @@ export class LimitOverrunError extends NetError {
   readonly maxBytes: number;
 
   /**
+   * Creates a new `LimitOverrunError`.
+   *
    * @param maxBytes The limit that was crossed, in bytes.
    * @param options Standard error options.
    */

@@ -33,6 +33,8 @@ export class HttpError extends Error {
   /** Stable machine-readable reason, e.g. `"payload_too_large"`. */
   readonly code: string;
   /**
+   * Creates a new `HttpError`.
+   *
    * @param status Status to answer.
    * @param code Stable machine-readable reason.
    * @param message Client-safe message.
@@ -73,11 +75,15 @@ export type PayloadTooLargeCode =
  * ```
  */
 export class PayloadTooLargeError extends HttpError {
+  /** Always 413 Content Too Large. */
   declare readonly status: 413;
+  /** Which limit was crossed. */
   declare readonly code: PayloadTooLargeCode;
   /** The limit that was crossed, in bytes or items. */
   readonly limit: number;
   /**
+   * Creates a new `PayloadTooLargeError`.
+   *
    * @param message Client-safe message.
    * @param limit The limit that was crossed.
    * @param code Which limit.
@@ -106,8 +112,11 @@ export class PayloadTooLargeError extends HttpError {
  * ```
  */
 export class BadRequestError extends HttpError {
+  /** Always 400 Bad Request. */
   declare readonly status: 400;
   /**
+   * Creates a new `BadRequestError`.
+   *
    * @param message Client-safe message.
    * @param code Stable reason, default `"bad_request"`.
    * @param options Standard error options (`cause`).

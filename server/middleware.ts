@@ -78,6 +78,8 @@ export class Context<S extends object = Record<string, unknown>> {
   #url: URL | undefined;
 
   /**
+   * Creates a new `Context`.
+   *
    * @param req The incoming request.
    * @param info Connection details from the engine.
    */

@@ -118,6 +118,8 @@ export class MultipartParser {
   #parts = 0;
 
   /**
+   * Creates a new `MultipartParser`.
+   *
    * @param boundary The boundary from the content type (see {@linkcode parseBoundary}).
    * @param limits Limits to enforce.
    */

@@ -57,8 +57,9 @@ export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxDrainBytes: 256 * 1024,
   // Well under a raised fd limit; each idle connection costs a 16 KiB read buffer.
   maxConnections: 16_384,
-  // nginx' keepalive_requests default.
-  maxRequestsPerConnection: 1_000,
+  // No cap, as in Node.js, Go and Deno.serve: a cap costs well-behaved
+  // clients a reconnect and bounds nothing an idle timeout does not.
+  maxRequestsPerConnection: 0,
   shutdownTimeoutMs: 10_000,
 });
 

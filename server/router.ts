@@ -334,7 +334,11 @@ export class Router<S extends object = Record<string, unknown>> {
     new Response("Not Found", { status: 404, headers: TEXT });
   #onError: ErrorHandler<S> = (err) => errorResponse(err);
 
-  /** @param options Trailing-slash and case handling. */
+  /**
+   * Creates a new `Router`.
+   *
+   * @param options Trailing-slash and case handling.
+   */
   constructor(options: RouterOptions = {}) {
     this.#trailingSlash = options.trailingSlash ?? "strict";
     this.#redirectStatus = options.redirectStatus ?? 308;

@@ -90,6 +90,7 @@ export interface StaticRequest {
 
 /** What to answer; the caller writes it in its own style. */
 export interface StaticResult {
+  /** The status code to answer with. */
   status: number;
   /**
    * Headers in sending order. File responses use Python's spelling and
