@@ -24,8 +24,8 @@ export * from "./body.ts";
 export {
   type MultipartEvent,
   type MultipartLimits,
-  type MultipartPart,
   MultipartParser,
+  type MultipartPart,
   parseBoundary,
 } from "./multipart.ts";
 export * from "./middleware/access_log.ts";
