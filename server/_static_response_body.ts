@@ -35,9 +35,63 @@ interface InnerResponse {
   headerList: unknown;
 }
 
-/** Disables the fast path (tests use it to cover the public-API path). */
+/** Disables the fast paths (tests use it to cover the public-API path). */
 export function setStaticFastPath(enabled: boolean): void {
   responseSlot = enabled ? undefined : null;
+  fastSlots = enabled ? undefined : null;
+}
+
+// Deno 2.9 also records `new Response(body)` / `Response.json()` built with
+// no init headers in "serve fast" fields, for its own Deno.serve; reading
+// them avoids building the inner response at all.
+interface FastSlots {
+  status: symbol;
+  body: symbol;
+  headerKind: symbol;
+  contentType: symbol;
+  headers: symbol;
+}
+let fastSlots: FastSlots | null | undefined;
+const TEXT_PLAIN = "text/plain;charset=UTF-8";
+
+function findFastSlots(response: Response): FastSlots | null {
+  const found = new Map<string, symbol>();
+  for (const symbol of Object.getOwnPropertySymbols(response)) {
+    if (symbol.description !== undefined) found.set(symbol.description, symbol);
+  }
+  const status = found.get("serve fast status");
+  const body = found.get("serve fast body");
+  const headerKind = found.get("serve fast header kind");
+  const contentType = found.get("serve fast content type");
+  const headers = found.get("headers");
+  if (!status || !body || !headerKind || !contentType || !headers) return null;
+  return { status, body, headerKind, contentType, headers };
+}
+
+function fastResponseParts(response: Response): StaticResponseParts | null {
+  if (fastSlots === undefined) fastSlots = findFastSlots(response);
+  if (fastSlots === null) return null;
+  const slots = response as unknown as Record<symbol, unknown>;
+  // Set only for a plain construction; a Headers object that exists may have
+  // been changed since, and a used body must not be sent again.
+  if (
+    typeof slots[fastSlots.status] !== "number" ||
+    slots[fastSlots.status] === 0 || slots[fastSlots.headers] !== null ||
+    response.bodyUsed
+  ) return null;
+  const body = slots[fastSlots.body];
+  if (typeof body !== "string" && !(body instanceof Uint8Array)) return null;
+  const kind = slots[fastSlots.headerKind];
+  const given = slots[fastSlots.contentType];
+  let contentType: string | null;
+  if (typeof given === "string") contentType = given;
+  else if (kind === 1) contentType = TEXT_PLAIN;
+  else if (kind === 0) contentType = null;
+  else return null;
+  return {
+    body,
+    headers: contentType === null ? [] : [["content-type", contentType]],
+  };
 }
 
 /**
@@ -47,6 +101,9 @@ export function setStaticFastPath(enabled: boolean): void {
 export function staticResponseParts(
   response: Response,
 ): StaticResponseParts | null {
+  if (responseSlot === null) return null; // disabled (tests)
+  const fast = fastResponseParts(response);
+  if (fast !== null) return fast;
   if (responseSlot === undefined) responseSlot = findResponseSlot(response);
   if (responseSlot === null) return null;
   const inner = (response as unknown as Record<symbol, InnerResponse>)[
