@@ -42,6 +42,24 @@ const RESPONSES: { name: string; make: () => Response; method?: string }[] = [
     method: "HEAD",
   },
   { name: "no_content", make: () => new Response("ignored", { status: 204 }) },
+  {
+    name: "status_text",
+    make: () => new Response("x", { statusText: "Fine" }),
+  },
+  { name: "json_201", make: () => Response.json({ a: 1 }, { status: 201 }) },
+  {
+    name: "url_search_params",
+    make: () => new Response(new URLSearchParams("a=1&b=2")),
+  },
+  { name: "array_buffer", make: () => new Response(new ArrayBuffer(3)) },
+  {
+    name: "headers_changed_after_construction",
+    make: () => {
+      const response = new Response("x");
+      response.headers.set("X-Later", "1");
+      return response;
+    },
+  },
 ];
 
 // Everything but the Date value must match. Names are lower-cased on both
@@ -94,6 +112,12 @@ Deno.test("staticResponseParts reads string bodies on this Deno version", () => 
   const used = new Response("x");
   void used.text();
   assert.equal(staticResponseParts(used), null);
+  const changed = new Response("x");
+  changed.headers.set("X-Later", "1");
+  assert.deepEqual(
+    staticResponseParts(changed)?.headers.map(([n]) => n.toLowerCase()).sort(),
+    ["content-type", "x-later"],
+  );
 });
 
 Deno.test("serve hands handlers a Request that behaves as one", async () => {
