@@ -22,7 +22,12 @@ import { reasonPhrase } from "../http1/status.ts";
 import { httpDateNow } from "./_http_date.ts";
 import type { ServerLimits } from "./options.ts";
 
-const HEAD_BUFFER_BYTES = 4 * 1024;
+// Idle keep-alive connections each hold their read buffer (a pending read
+// needs one), so it is small; most request heads fit. When a read fills it,
+// the next reads of that burst (big heads, pipelined batches) get a fresh
+// larger buffer.
+const HEAD_BUFFER_BYTES = 1024;
+const BURST_BUFFER_BYTES = 16 * 1024;
 const BODY_BUFFER_BYTES = 64 * 1024;
 const FLUSH_AT_BYTES = 64 * 1024;
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
@@ -151,6 +156,7 @@ export class Connection {
   readonly #dispatch: Dispatch;
   readonly #parser: RequestParser;
   readonly #headBuffer = new Uint8Array(HEAD_BUFFER_BYTES);
+  #burst = false;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #out: Uint8Array | null = null;
@@ -370,7 +376,10 @@ export class Connection {
         this.#idle = false;
         this.#setDeadline("head", this.limits.headersTimeoutMs);
       }
-      if (!await this.#fill(this.#headBuffer)) return null;
+      const buffer = this.#burst
+        ? new Uint8Array(BURST_BUFFER_BYTES)
+        : this.#headBuffer;
+      if (!await this.#fill(buffer)) return null;
       if (parser.bufferedBytes > 0 && !waitingSince) {
         waitingSince = true;
         this.#idle = false;
@@ -386,7 +395,10 @@ export class Connection {
       n = await this.conn.read(buffer);
     } catch (error) {
       if (!this.#closed) this.#engine.reportError(error);
-      this.#closed = true;
+      // close(), not just the flag: a read that failed on its own (reset,
+      // TLS alert) leaves the socket open, and run()'s final close() skips
+      // a connection already marked closed.
+      this.close();
       return false;
     }
     if (this.#closed) return false;
@@ -394,6 +406,7 @@ export class Connection {
       this.#parser.receiveEof();
       return true;
     }
+    this.#burst = n === buffer.length;
     this.#parser.receive(buffer.subarray(0, n));
     return true;
   }

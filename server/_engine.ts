@@ -156,6 +156,10 @@ export class Engine implements EngineState {
       }
       this.#forceTimer = setTimeout(() => {
         for (const connection of this.#connections) connection.close();
+        // A handler (or a response stream) that never settles would keep its
+        // connection in the set forever: past the deadline, stop waiting.
+        this.#connections.clear();
+        this.#maybeFinish();
       }, this.limits.shutdownTimeoutMs);
       if (!this.#ref) Deno.unrefTimer(this.#forceTimer as unknown as number);
       this.#maybeFinish();
@@ -196,6 +200,9 @@ export function isPeerGone(error: unknown): boolean {
     error instanceof Deno.errors.Interrupted ||
     error instanceof Deno.errors.NotConnected ||
     error instanceof Deno.errors.ConnectionAborted ||
+    // A TLS peer that sent garbage or left without close_notify.
+    error instanceof Deno.errors.InvalidData ||
+    error instanceof Deno.errors.UnexpectedEof ||
     (error instanceof Error && error.name === "ConnectionClosedError") ||
     (error instanceof Error &&
       /tls|handshake|certificate/i.test(error.message));

@@ -93,6 +93,9 @@ export async function writeWebResponse(
   let text = "HTTP/1.1 " + status + " " +
     (response.statusText || reasonPhrase(status)) + "\r\n";
   let hasDate = false;
+  // A plain-object Content-Type (Hono's c.json) sits in Deno's fast-path
+  // fields, which staticResponseParts reads; tests/server/serve_hono_test.ts
+  // and serve_fast_paths_test.ts hold both paths to the same bytes.
   const parts = staticResponseParts(response);
   // Headers has validated names and values (no CR, LF or NUL) already.
   for (const [rawName, value] of parts?.headers ?? response.headers) {

@@ -6,6 +6,8 @@
 
 import type { RequestHead } from "../http1/events.ts";
 import type { Exchange, TakenOverConnection } from "./_connection.ts";
+
+export type { TakenOverConnection } from "./_connection.ts";
 import { Engine } from "./_engine.ts";
 import { writeWebResponse } from "./_web_response.ts";
 import { createWebRequest } from "./_web_request.ts";
@@ -41,7 +43,10 @@ export interface ServeOptions {
   hostname?: string;
   /** Aborting it shuts the server down gracefully. */
   signal?: AbortSignal;
-  /** Let several processes or workers bind the same port (Linux SO_REUSEPORT). */
+  /**
+   * Let several processes or workers bind the same port (Linux SO_REUSEPORT;
+   * Deno 2.9 requires `--unstable-net` for it). See examples/multi_core.ts.
+   */
   reusePort?: boolean;
   /** Called once listening; default prints `Listening on http://host:port/`. */
   onListen?: (localAddr: Deno.NetAddr) => void;
@@ -206,13 +211,20 @@ export function serve(
   const addr = listener.addr as Deno.NetAddr;
   if (options.onListen) options.onListen(addr);
   else defaultOnListen(addr, secure);
-  options.signal?.addEventListener("abort", () => void server.shutdown(), {
-    once: true,
-  });
+  if (options.signal?.aborted) void server.shutdown();
+  else {
+    options.signal?.addEventListener("abort", () => void server.shutdown(), {
+      once: true,
+    });
+  }
   return server;
 }
 
-/** The dispatch that runs a Web handler for each request. */
+/**
+ * The dispatch that runs a Web handler for each request.
+ *
+ * @internal
+ */
 export function webDispatch(
   handler: ServeHandler,
   options: ServeOptions,
@@ -224,13 +236,21 @@ export function webDispatch(
     const started = onAccess ? Date.now() : 0;
     let settle: ((error?: unknown) => void) | null = null;
     let completed: Promise<void> | null = null;
+    // The outcome once known, for a `completed` first read after the fact
+    // (e.g. from a streaming body's last pull): it must not stay pending.
+    let outcome: { error: unknown } | null = null;
     const info: ServeHandlerInfo = {
       remoteAddr: exchange.remoteAddr,
       get completed() {
         if (completed === null) {
-          completed = new Promise<void>((resolve, reject) => {
-            settle = (error) => error === undefined ? resolve() : reject(error);
-          });
+          completed = outcome === null
+            ? new Promise<void>((resolve, reject) => {
+              settle = (error) =>
+                error === undefined ? resolve() : reject(error);
+            })
+            : outcome.error === undefined
+            ? Promise.resolve()
+            : Promise.reject(outcome.error);
           completed.catch(() => {});
         }
         return completed;
@@ -238,7 +258,7 @@ export function webDispatch(
     };
     let request: Request;
     try {
-      request = createWebRequest(head, exchange, undefined);
+      request = createWebRequest(head, exchange);
     } catch {
       // The target or Host did not make a valid URL.
       exchange.closeAfter = true;
@@ -261,6 +281,13 @@ export function webDispatch(
         throw new TypeError("Handler must return a Response");
       }
     } catch (error) {
+      if (exchange.bodyError !== null) {
+        // The request body broke (too large, timed out, malformed): the
+        // engine answers its canned 408/413/400 rather than a 500.
+        outcome = { error };
+        (settle as ((error?: unknown) => void) | null)?.(error);
+        return;
+      }
       response = await onErrorResponse(onError, error);
     }
     if (response.bodyUsed) {
@@ -269,14 +296,17 @@ export function webDispatch(
         new TypeError("Handler returned a Response whose body was used"),
       );
     }
-    const before = exchange.bytesWritten;
+    let bodyBytes = 0;
     let failure: unknown;
     try {
-      await writeWebResponse(response, head, exchange);
+      bodyBytes = await writeWebResponse(response, head, exchange);
+      // `completed` means sent: push out what pipelining would still hold.
+      if (completed !== null) await exchange.flush();
     } catch (error) {
       failure = error;
       exchange.closeAfter = true;
     }
+    outcome = { error: failure };
     (settle as ((error?: unknown) => void) | null)?.(failure);
     if (onAccess) {
       onAccess({
@@ -286,7 +316,7 @@ export function webDispatch(
         target: head.target,
         version: head.version,
         status: response.status,
-        bodyBytes: exchange.bytesWritten - before,
+        bodyBytes,
         durationMs: Date.now() - started,
       });
     }
