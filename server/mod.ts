@@ -15,6 +15,9 @@
  */
 
 export * from "./serve.ts";
+export * from "./http_server.ts";
+export * from "./request_handler.ts";
+export * from "./simple_request_handler.ts";
 export * from "./options.ts";
 export * from "./access_log.ts";
 export * from "./static.ts";
