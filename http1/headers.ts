@@ -35,6 +35,10 @@ export class FieldList implements Iterable<[string, string]> {
   // Four numbers a field: nameStart, nameEnd, valueStart, valueEnd.
   readonly #offsets: readonly number[];
   readonly #ascii: boolean;
+  // For an ASCII head: the whole field section decoded once, on first read;
+  // names and values are then slices of it (V8 shares slices, no copies).
+  #text: string | null = null;
+  #textBase = 0;
 
   /**
    * Wraps already-validated field positions; parsers build these.
@@ -102,7 +106,19 @@ export class FieldList implements Iterable<[string, string]> {
    */
   name(index: number): string {
     const o = index << 2;
-    return decodeLatin1(this.#bytes, this.#offsets[o]!, this.#offsets[o + 1]!);
+    return this.#slice(this.#offsets[o]!, this.#offsets[o + 1]!);
+  }
+
+  #slice(start: number, end: number): string {
+    if (!this.#ascii) return decodeLatin1(this.#bytes, start, end);
+    if (this.#text === null) {
+      const offsets = this.#offsets;
+      this.#textBase = offsets[0]!;
+      this.#text = asciiDecoder.decode(
+        this.#bytes.subarray(this.#textBase, offsets[offsets.length - 1]!),
+      );
+    }
+    return this.#text.slice(start - this.#textBase, end - this.#textBase);
   }
 
   /**
@@ -113,14 +129,7 @@ export class FieldList implements Iterable<[string, string]> {
    */
   value(index: number): string {
     const o = index << 2;
-    const start = this.#offsets[o + 2]!;
-    const end = this.#offsets[o + 3]!;
-    // For ASCII, UTF-8 decoding is Latin-1 decoding, and the native decoder
-    // wins on all but short values.
-    if (this.#ascii && end - start > 32) {
-      return asciiDecoder.decode(this.#bytes.subarray(start, end));
-    }
-    return decodeLatin1(this.#bytes, start, end);
+    return this.#slice(this.#offsets[o + 2]!, this.#offsets[o + 3]!);
   }
 
   /**
