@@ -5,6 +5,7 @@
  * - `http1/`: the sans-IO protocol core (parsers, framing, serializers).
  * - `server/`: `serve()`, router, middleware, static files.
  * - `net/`: TCP and UDP helpers with typed errors.
+ * - `client/`: `HTTPConnection`, a keep-alive pool and `request()`, fetch-less.
  *
  * @example Usage
  * ```ts
@@ -22,3 +23,4 @@
 export * from "./http1/mod.ts";
 export * from "./server/mod.ts";
 export * from "./net/mod.ts";
+export * from "./client/mod.ts";

@@ -1,0 +1,292 @@
+/*
+ * One client socket: a reused read buffer feeding the http1 ResponseParser,
+ * writes that loop over short writes, per-read timeouts, and (when tracing)
+ * a tap that recovers each response head's raw bytes. Internal to client/.
+ *
+ *   state    on                              next state
+ *   ───────  ──────────────────────────────  ──────────
+ *   open     next(): parser event            open
+ *   open     read timeout                    open (the read stays pending)
+ *   open     close() / socket error          closed
+ */
+
+import { ResponseParser } from "../http1/response_parser.ts";
+import type { ResponseEvent } from "../http1/events.ts";
+import type { Limits } from "../http1/limits.ts";
+import { toNetError } from "../net/errors.ts";
+import { ReadTimeout, RemoteDisconnected } from "./errors.ts";
+
+/** Default size of the reused read buffer. */
+export const READ_BUFFER_BYTES = 64 * 1024;
+
+let nextId = 1;
+
+/** Options for {@linkcode Transport}. */
+export interface TransportOptions {
+  /** Parser limits. */
+  limits?: Partial<Limits> | undefined;
+  /** Keep raw received bytes so heads can be traced byte for byte. */
+  tap?: boolean | undefined;
+  /** Size of the read buffer. */
+  readBufferBytes?: number | undefined;
+}
+
+/** A socket plus its response parser. */
+export class Transport {
+  /** Unique per process, for traces. */
+  readonly id: number = nextId++;
+  /** The socket. */
+  readonly conn: Deno.Conn;
+  /** The parser; call expectResponseTo() for each request written. */
+  readonly parser: ResponseParser;
+  /** The server, for messages. */
+  readonly address: { hostname: string; port: number };
+  /** "host:port" for messages. */
+  readonly peer: string;
+  /** Exchanges completed on this socket (0 while the first is running). */
+  exchanges = 0;
+  /** Set once closed, by us or by an error. */
+  closed = false;
+  /** Why it was closed when the server ended the connection after a message. */
+  closedAfterMessage = false;
+  /** When connecting started and how long it took, for traces. */
+  readonly connectMs: number;
+
+  /** Called (once) just before the socket is next read; pipelined writes wait for it. */
+  onBeforeRead: (() => void) | null = null;
+
+  readonly #buf: Uint8Array;
+  #pendingRead: Promise<number | null> | null = null;
+  #pushback: ResponseEvent | null = null;
+  #tap: Uint8Array[] | null;
+  #tapBase = 0;
+  #received = 0;
+
+  /**
+   * Creates a new `Transport`.
+   *
+   * @param conn A connected socket (TCP or TLS).
+   * @param address The server, for messages.
+   * @param connectMs How long connecting took.
+   * @param options Limits and tracing.
+   */
+  constructor(
+    conn: Deno.Conn,
+    address: { hostname: string; port: number },
+    connectMs: number,
+    options: TransportOptions = {},
+  ) {
+    this.conn = conn;
+    this.address = address;
+    this.peer = address.hostname.includes(":")
+      ? `[${address.hostname}]:${address.port}`
+      : `${address.hostname}:${address.port}`;
+    this.connectMs = connectMs;
+    this.parser = new ResponseParser(
+      options.limits === undefined ? {} : { limits: options.limits },
+    );
+    this.#buf = new Uint8Array(options.readBufferBytes ?? READ_BUFFER_BYTES);
+    this.#tap = options.tap ? [] : null;
+  }
+
+  /**
+   * Writes every byte.
+   *
+   * @param bytes What to send.
+   * @returns Resolves once the OS has taken every byte.
+   */
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.closed) {
+      return Promise.reject(
+        new RemoteDisconnected(
+          `Cannot write to ${this.peer}: the connection is closed`,
+        ),
+      );
+    }
+    // Fast path: one write takes it all (small heads and bodies).
+    return this.conn.write(bytes).then(
+      (n) => n === bytes.length ? undefined : this.#writeRest(bytes, n),
+      (error) => this.#writeFailed(error),
+    );
+  }
+
+  async #writeRest(bytes: Uint8Array, written: number): Promise<void> {
+    try {
+      while (written < bytes.length) {
+        written += await this.conn.write(bytes.subarray(written));
+      }
+    } catch (error) {
+      this.#writeFailed(error);
+    }
+  }
+
+  #writeFailed(error: unknown): never {
+    this.close();
+    throw toNetError(error, this.address);
+  }
+
+  /** Puts a head event back so the next `poll()` returns it. */
+  unread(event: ResponseEvent): void {
+    this.#pushback = event;
+  }
+
+  /** Raw bytes of the last head event `poll()` returned (tap on), else null. */
+  get lastHeadRaw(): Uint8Array | null {
+    return this.#lastHeadRaw;
+  }
+
+  /**
+   * The next event when the buffered bytes allow it, without any I/O. Data
+   * events are views into the read buffer, valid until the next `fill()`.
+   *
+   * @returns The event, or null when a read is needed.
+   */
+  poll(): ResponseEvent | null {
+    if (this.closed) throw this.#closedError();
+    if (this.#pushback !== null) {
+      const event = this.#pushback;
+      this.#pushback = null;
+      return event;
+    }
+    if (this.#tap === null) {
+      const event = this.parser.next();
+      return event.kind === "need-data" ? null : event;
+    }
+    const before = this.#received - this.parser.bufferedBytes;
+    const event = this.parser.next();
+    if (event.kind === "need-data") return null;
+    const after = this.#received - this.parser.bufferedBytes;
+    if (event.kind === "head") {
+      this.#lastHeadRaw = this.#tapSlice(before, after);
+    }
+    this.#pruneTap(after);
+    return event;
+  }
+
+  /**
+   * The next parser event, reading as needed.
+   *
+   * @param timeoutMs Per-read timeout; on expiry a `ReadTimeout` is thrown
+   *   and the read stays pending for the next call.
+   * @returns A head, data, end, paused or closed event (never need-data).
+   */
+  async next(timeoutMs?: number): Promise<ResponseEvent> {
+    for (;;) {
+      const event = this.poll();
+      if (event !== null) return event;
+      await this.fill(timeoutMs);
+    }
+  }
+
+  #lastHeadRaw: Uint8Array | null = null;
+
+  #tapSlice(from: number, to: number): Uint8Array {
+    const out = new Uint8Array(Math.max(0, to - from));
+    let base = this.#tapBase;
+    for (const chunk of this.#tap!) {
+      const end = base + chunk.length;
+      if (end > from && base < to) {
+        const s = Math.max(from, base) - base;
+        const e = Math.min(to, end) - base;
+        out.set(chunk.subarray(s, e), base + s - from);
+      }
+      base = end;
+    }
+    return out;
+  }
+
+  #pruneTap(consumed: number): void {
+    const tap = this.#tap;
+    if (tap === null) return;
+    while (tap.length > 0 && this.#tapBase + tap[0]!.length <= consumed) {
+      this.#tapBase += tap.shift()!.length;
+    }
+  }
+
+  /**
+   * Reads once from the socket into the parser (EOF included).
+   *
+   * @param timeoutMs Per-read timeout.
+   */
+  async fill(timeoutMs?: number): Promise<void> {
+    if (this.closed) throw this.#closedError();
+    if (this.#pendingRead === null && this.onBeforeRead !== null) {
+      const hook = this.onBeforeRead;
+      this.onBeforeRead = null;
+      hook();
+    }
+    const read = this.#pendingRead ??= this.conn.read(this.#buf);
+    let n: number | null;
+    try {
+      if (timeoutMs === undefined || timeoutMs === Infinity) {
+        n = await read;
+      } else {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const expired = new Promise<"timeout">((resolve) => {
+          timer = setTimeout(() => resolve("timeout"), Math.max(0, timeoutMs));
+        });
+        try {
+          const won = await Promise.race([read, expired]);
+          if (won === "timeout") {
+            throw new ReadTimeout(timeoutMs, this.address);
+          }
+          n = won;
+        } finally {
+          clearTimeout(timer);
+        }
+      }
+    } catch (error) {
+      if (error instanceof ReadTimeout) throw error;
+      this.#pendingRead = null;
+      const closedByUs = this.closed;
+      this.close();
+      if (closedByUs) {
+        throw new RemoteDisconnected(
+          `Cannot read from ${this.peer}: the connection was closed`,
+          { cause: error },
+        );
+      }
+      throw toNetError(error, this.address);
+    }
+    this.#pendingRead = null;
+    if (n === null) {
+      this.parser.receiveEof();
+      return;
+    }
+    const chunk = this.#buf.subarray(0, n);
+    if (this.#tap !== null) this.#tap.push(chunk.slice());
+    this.#received += n;
+    this.parser.receive(chunk);
+  }
+
+  #closedError(): RemoteDisconnected {
+    return new RemoteDisconnected(
+      this.closedAfterMessage
+        ? `Remote end ${this.peer} closed the connection after the previous response`
+        : `Cannot read from ${this.peer}: the connection is closed`,
+    );
+  }
+
+  /** Whether a read is under way. */
+  get reading(): boolean {
+    return this.#pendingRead !== null;
+  }
+
+  /** Closes the socket; safe to call twice. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // Let a deferred write fail now rather than wait forever.
+    const hook = this.onBeforeRead;
+    this.onBeforeRead = null;
+    hook?.();
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed by the runtime.
+    }
+    // A read still pending settles with an error once the socket closes;
+    // nobody awaits it any more, so keep it from becoming unhandled.
+    this.#pendingRead?.catch(() => {});
+  }
+}

@@ -1,0 +1,940 @@
+/**
+ * `HTTPConnection` and `HTTPSConnection`: Python's `http.client` connection
+ * classes over Deno sockets and the h1 protocol core.
+ *
+ *   state             call                      next state
+ *   ────────────────  ────────────────────────  ───────────────
+ *   Idle              putrequest()              Request-started
+ *   Request-started   putheader()               Request-started
+ *   Request-started   endheaders() / request()  Request-sent
+ *   Request-sent      getresponse()             Idle
+ *   any               close()                   Idle (socket closed)
+ *   other calls in the wrong state throw CannotSendRequest,
+ *   CannotSendHeader or ResponseNotReady (ImproperConnectionState).
+ *
+ * @module
+ */
+
+import { assertValidField, serializeRequestHead } from "../http1/serializer.ts";
+import type { Limits } from "../http1/limits.ts";
+import type { ResponseHead } from "../http1/events.ts";
+import { connectTcp } from "../net/tcp.ts";
+import { ConnectionResetError, TimeoutError } from "../net/errors.ts";
+import { Transport } from "./_transport.ts";
+import { type ByteWriter, LineSink, pyBytesRepr } from "./_sink.ts";
+import {
+  IDEMPOTENT_METHODS,
+  join,
+  prepareBody,
+  type PreparedBody,
+  type RequestBody,
+  writeStream,
+} from "./_body.ts";
+import {
+  CannotSendHeader,
+  CannotSendRequest,
+  ConnectTimeout,
+  HTTPException,
+  ImproperConnectionState,
+  InvalidURL,
+  NotConnected,
+  ReadTimeout,
+  RemoteDisconnected,
+  ResponseNotReady,
+} from "./errors.ts";
+import {
+  HTTPResponse,
+  type InformationalResponse,
+  type ResponseChannel,
+} from "./http_response.ts";
+import { HTTPMessage } from "./http_message.ts";
+import type { Trace, TraceExchange } from "./trace.ts";
+
+export type { RequestBody };
+
+/** Header fields as callers pass them. */
+export type HeadersInput =
+  | Record<string, string | number>
+  | Iterable<readonly [string, string | number]>
+  | Headers;
+
+/** Options for {@linkcode HTTPConnection}. */
+export interface HTTPConnectionOptions {
+  /**
+   * Seconds to wait for the connection and for each read, as in Python;
+   * null or omitted waits forever.
+   */
+  timeout?: number | null;
+  /**
+   * Python's local address to bind. Deno cannot choose the local address of
+   * an outgoing TCP connection, so anything but null/`["", 0]` throws.
+   */
+  source_address?: readonly [string, number] | null;
+  /** Bytes read at a time from a file body (default 8192, as in Python). */
+  blocksize?: number;
+  /** Response parser limits (status line, head size, header count …). */
+  limits?: Partial<Limits>;
+  /** How long `Expect: 100-continue` waits for the interim response (default 1000 ms). */
+  continueTimeoutMs?: number;
+  /** Record every exchange (raw heads, timings, reuse). */
+  trace?: Trace | null;
+  /** Where `set_debuglevel()` output goes (default `Deno.stderr`). */
+  debugWriter?: ByteWriter;
+}
+
+/** Options for {@linkcode HTTPConnection.request} and `endheaders`. */
+export interface SendOptions {
+  /** Frame the body with the chunked coding (set automatically for streams). */
+  encode_chunked?: boolean;
+}
+
+/** Options for {@linkcode HTTPConnection.putrequest}. */
+export interface PutRequestOptions {
+  /** Do not add a `Host` header. */
+  skip_host?: boolean;
+  /** Do not add `Accept-Encoding: identity`. */
+  skip_accept_encoding?: boolean;
+}
+
+type State = "Idle" | "Request-started" | "Request-sent";
+
+// What was sent last, to send again after a stale keep-alive connection.
+interface SentRequest {
+  method: string;
+  target: string;
+  head: Uint8Array;
+  body: PreparedBody;
+  chunked: boolean;
+  expectContinue: boolean;
+  reused: boolean;
+  retried: boolean;
+}
+
+const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// deno-lint-ignore no-control-regex
+const URL_FORBIDDEN = /[\x00-\x20\x7f]/;
+const SMALL_BODY_BYTES = 64 * 1024;
+
+/**
+ * Python's `http.client.HTTPConnection`: one connection to one server, used
+ * one request at a time. Calls that block in Python return Promises. It
+ * connects lazily on the first request, keeps the connection alive between
+ * requests, and reconnects when the server closed it; an idempotent request
+ * that meets a connection the server closed while idle is sent again once.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { HTTPConnection } from "./http_connection.ts";
+ *
+ * const conn = new HTTPConnection("localhost", 8080);
+ * await conn.request("GET", "/");
+ * const response = await conn.getresponse();
+ * console.log(response.status, response.reason);
+ * console.log(await response.read());
+ * conn.close();
+ * ```
+ */
+export class HTTPConnection {
+  /** The port used when none is given. */
+  static default_port = 80;
+  /** The host to connect to (the proxy when tunnelling). */
+  readonly host: string;
+  /** The port to connect to. */
+  readonly port: number;
+  /** Seconds for connecting and for each read, or null. */
+  timeout: number | null;
+  /** Bytes read at a time from a file body. */
+  blocksize: number;
+  /** Debug level set by `set_debuglevel()`. */
+  debuglevel = 0;
+  /** Connect on demand when sending (Python's `auto_open`). */
+  auto_open = true;
+
+  readonly #limits: Partial<Limits> | undefined;
+  readonly #continueTimeoutMs: number;
+  readonly #trace: Trace | null;
+  readonly #debugWriter: ByteWriter;
+  #debug: LineSink | null = null;
+  #transport: Transport | null = null;
+  #state: State = "Idle";
+  #response: HTTPResponse | null = null;
+  #method = "";
+  #target = "";
+  #fields: [string, string][] = [];
+  #sent: SentRequest | null = null;
+  #exchange: TraceExchange | null = null;
+  #interim: InformationalResponse[] = [];
+  #forceClose = false;
+  #tunnel: { host: string; port: number; headers: [string, string][] } | null =
+    null;
+  #connecting: Promise<Transport> | null = null;
+
+  /**
+   * Creates a connection; nothing is opened until the first request (or
+   * `connect()`).
+   *
+   * @param host Host name or IP; "host:port" and "[v6]:port" work too.
+   * @param port Port; defaults to the one in `host`, else 80 (443 for HTTPS).
+   * @param options Timeout in seconds, limits, tracing.
+   * @throws {InvalidURL} For a port that is not a number.
+   */
+  constructor(
+    host: string,
+    port?: number | null,
+    options: HTTPConnectionOptions = {},
+  ) {
+    const [h, p] = splitHostPort(host, port ?? null, this.default_port);
+    this.host = h;
+    this.port = p;
+    this.timeout = options.timeout ?? null;
+    this.blocksize = options.blocksize ?? 8192;
+    this.#limits = options.limits;
+    this.#continueTimeoutMs = options.continueTimeoutMs ?? 1000;
+    this.#trace = options.trace ?? null;
+    this.#debugWriter = options.debugWriter ?? Deno.stderr;
+    const source = options.source_address;
+    if (source != null && (source[0] !== "" || source[1] !== 0)) {
+      throw new TypeError(
+        `Cannot bind source_address ${
+          JSON.stringify(source)
+        }: Deno.connect cannot choose the local address`,
+      );
+    }
+  }
+
+  /** The port used when none is given (80; 443 for HTTPS). */
+  get default_port(): number {
+    return (this.constructor as typeof HTTPConnection).default_port;
+  }
+
+  /** The open socket, or null. */
+  get sock(): Deno.Conn | null {
+    return this.#transport?.closed === false ? this.#transport.conn : null;
+  }
+
+  /**
+   * Turns Python's debug output on (`send:`, `reply:`, `header:` lines) for
+   * levels above 0.
+   *
+   * @param level 0 for quiet.
+   */
+  set_debuglevel(level: number): void {
+    this.debuglevel = level;
+    this.#debug = level > 0 ? new LineSink(this.#debugWriter) : null;
+  }
+
+  /**
+   * Resolves once all debug output so far is written.
+   *
+   * @returns A promise.
+   */
+  async flushDebug(): Promise<void> {
+    await this.#debug?.flush();
+  }
+
+  /**
+   * Sends requests through an HTTP proxy: `host`/`port` given to the
+   * constructor are the proxy's, and `connect()` asks it to `CONNECT` to
+   * this host and port first (Python's `set_tunnel`).
+   *
+   * @param host The target host ("host:port" works).
+   * @param port The target port (default 80, 443 for HTTPS).
+   * @param headers Extra CONNECT headers, e.g. `Proxy-Authorization`.
+   * @throws {ImproperConnectionState} When already connected.
+   */
+  set_tunnel(
+    host: string,
+    port?: number | null,
+    headers: HeadersInput = {},
+  ): void {
+    if (this.#transport !== null && !this.#transport.closed) {
+      throw new ImproperConnectionState(
+        "Cannot set up a tunnel for an established connection: call it before connect()",
+      );
+    }
+    const [h, p] = splitHostPort(host, port ?? null, this.default_port);
+    this.#tunnel = { host: h, port: p, headers: fieldsOf(headers) };
+  }
+
+  /**
+   * Opens the connection (and tunnel and TLS, if any) unless it is open.
+   *
+   * @throws {ConnectTimeout} When `timeout` passes first.
+   * @throws {ConnectionRefusedError} When nothing listens (from `net/`).
+   */
+  async connect(): Promise<void> {
+    await this.#open();
+  }
+
+  async #open(): Promise<Transport> {
+    const current = this.#transport;
+    if (current !== null && !current.closed) return current;
+    this.#connecting ??= this.#dial().finally(() => {
+      this.#connecting = null;
+    });
+    const transport = await this.#connecting;
+    this.#transport = transport;
+    return transport;
+  }
+
+  async #dial(): Promise<Transport> {
+    const address = { hostname: this.host, port: this.port };
+    const timeoutMs = this.timeout === null ? undefined : this.timeout * 1000;
+    const started = performance.now();
+    let conn: Deno.Conn;
+    try {
+      conn = await connectTcp({
+        ...address,
+        noDelay: true,
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      });
+    } catch (error) {
+      if (error instanceof TimeoutError) {
+        throw new ConnectTimeout(timeoutMs, address, { cause: error });
+      }
+      throw error;
+    }
+    try {
+      let serverName = this.host;
+      if (this.#tunnel !== null) {
+        await this.#openTunnel(conn, address, timeoutMs);
+        serverName = this.#tunnel.host;
+      }
+      conn = await this._wrapSocket(conn as Deno.TcpConn, serverName);
+    } catch (error) {
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+      throw error;
+    }
+    return new Transport(conn, address, performance.now() - started, {
+      limits: this.#limits,
+      tap: this.#trace !== null,
+    });
+  }
+
+  /**
+   * Hook for TLS: returns the socket requests go over. Plain HTTP returns it
+   * unchanged.
+   *
+   * @param conn The connected TCP socket (through the tunnel, if any).
+   * @param _serverName The host the requests are for.
+   * @returns The socket to use.
+   */
+  protected _wrapSocket(
+    conn: Deno.TcpConn,
+    _serverName: string,
+  ): Promise<Deno.Conn> {
+    return Promise.resolve(conn);
+  }
+
+  async #openTunnel(
+    conn: Deno.Conn,
+    address: { hostname: string; port: number },
+    timeoutMs: number | undefined,
+  ): Promise<void> {
+    const tunnel = this.#tunnel!;
+    const authority = formatAuthority(tunnel.host, tunnel.port, 0);
+    const fields: [string, string][] = [["Host", authority]];
+    for (const field of tunnel.headers) fields.push(field);
+    const head = serializeRequestHead("CONNECT", authority, fields);
+    const transport = new Transport(conn, address, 0, { limits: this.#limits });
+    this.#debug?.write(`send: ${pyBytesRepr(head)}\n`);
+    await transport.write(head);
+    transport.parser.expectResponseTo("CONNECT");
+    let head2: ResponseHead;
+    for (;;) {
+      const event = await transport.next(timeoutMs);
+      if (event.kind === "closed") {
+        throw new RemoteDisconnected(
+          `Proxy ${transport.peer} closed the connection before answering CONNECT`,
+        );
+      }
+      if (event.kind === "head" && event.status >= 200) {
+        head2 = event;
+        break;
+      }
+    }
+    if (head2.status >= 300) {
+      throw new HTTPException(
+        `Cannot open a tunnel to ${authority} through proxy ${transport.peer}: ${head2.status} ${head2.reason}`,
+        "TUNNEL_FAILED",
+      );
+    }
+  }
+
+  /**
+   * Starts a request by hand: the request line plus `Host` and
+   * `Accept-Encoding: identity` (Python's `putrequest`). Follow with
+   * `putheader()` and `endheaders()`.
+   *
+   * @param method The method, e.g. "GET".
+   * @param url The request-target, e.g. "/index.html?x=1".
+   * @param options Skip the automatic headers.
+   * @throws {CannotSendRequest} When a request is already under way.
+   * @throws {InvalidURL} For control characters or spaces in `url`.
+   */
+  putrequest(
+    method: string,
+    url: string,
+    options: PutRequestOptions = {},
+  ): void {
+    if (this.#response?.closed) this.#response = null;
+    if (this.#state !== "Idle") throw new CannotSendRequest(this.#state);
+    if (!METHOD.test(method)) {
+      throw new TypeError(
+        `Cannot send method ${
+          JSON.stringify(method.slice(0, 64))
+        }: not a token`,
+      );
+    }
+    url ||= "/";
+    if (URL_FORBIDDEN.test(url)) {
+      throw new InvalidURL(
+        `Cannot send URL ${
+          JSON.stringify(url.slice(0, 64))
+        }: it contains control characters or spaces (percent-encode them)`,
+      );
+    }
+    this.#state = "Request-started";
+    this.#method = method;
+    this.#target = url;
+    this.#fields = [];
+    this.#interim = [];
+    this.#forceClose = false;
+    if (!options.skip_host) {
+      let host: string;
+      if (this.#tunnel !== null) {
+        host = formatAuthority(
+          this.#tunnel.host,
+          this.#tunnel.port,
+          this.default_port,
+        );
+      } else if (/^https?:\/\//i.test(url)) {
+        try {
+          host = new URL(url).host;
+        } catch (cause) {
+          this.#state = "Idle";
+          throw new InvalidURL(
+            `Cannot parse URL ${JSON.stringify(url.slice(0, 64))}`,
+            { cause },
+          );
+        }
+      } else {
+        host = formatAuthority(this.host, this.port, this.default_port);
+      }
+      this.#fields.push(["Host", host]);
+    }
+    if (!options.skip_accept_encoding) {
+      this.#fields.push(["Accept-Encoding", "identity"]);
+    }
+  }
+
+  /**
+   * Adds a header to the request being built (Python's `putheader`);
+   * several values are joined with ", ".
+   *
+   * @param header The field name.
+   * @param values Its value(s).
+   * @throws {CannotSendHeader} Outside putrequest() … endheaders().
+   * @throws {TypeError} For CR/LF or other controls (no header injection).
+   */
+  putheader(header: string, ...values: (string | number)[]): void {
+    if (this.#state !== "Request-started") throw new CannotSendHeader();
+    const value = values.map(String).join(", ");
+    assertValidField(header, value.trim());
+    this.#fields.push([header, value]);
+  }
+
+  /**
+   * Sends the head, and the body if given (Python's `endheaders`).
+   *
+   * @param message_body The body; see {@linkcode RequestBody}.
+   * @param options Chunked framing.
+   * @throws {CannotSendHeader} When no request was started.
+   */
+  async endheaders(
+    message_body?: RequestBody | null,
+    options: SendOptions = {},
+  ): Promise<void> {
+    if (this.#state !== "Request-started") throw new CannotSendHeader();
+    this.#state = "Request-sent";
+    let body: PreparedBody;
+    try {
+      const pending = prepareBody(message_body, this.blocksize);
+      body = pending instanceof Promise ? await pending : pending;
+    } catch (error) {
+      this.#state = "Idle";
+      throw error;
+    }
+    await this.#endheaders(body, options);
+  }
+
+  async #endheaders(body: PreparedBody, options: SendOptions): Promise<void> {
+    this.#state = "Request-sent";
+    const expect = body.length !== 0 &&
+      (body.bytes !== null || body.stream !== null) &&
+      this.#fields.some(([n, v]) =>
+        n.toLowerCase() === "expect" &&
+        v.trim().toLowerCase() === "100-continue"
+      );
+    let head: Uint8Array;
+    try {
+      head = serializeRequestHead(this.#method, this.#target, this.#fields);
+    } catch (error) {
+      this.#state = "Idle";
+      throw error;
+    }
+    this.#sent = {
+      method: this.#method,
+      target: this.#target,
+      head,
+      body,
+      chunked: options.encode_chunked === true,
+      expectContinue: expect,
+      reused: false,
+      retried: false,
+    };
+    await this.#transmit(this.#sent);
+  }
+
+  // Connects if needed and writes one request; retries a stale connection once.
+  async #transmit(sent: SentRequest): Promise<void> {
+    let transport: Transport;
+    if (this.#transport === null || this.#transport.closed) {
+      if (!this.auto_open) {
+        this.#state = "Idle";
+        throw new NotConnected();
+      }
+    }
+    try {
+      const open = this.#transport;
+      transport = open !== null && !open.closed ? open : await this.#open();
+    } catch (error) {
+      this.#state = "Idle";
+      throw error;
+    }
+    sent.reused = transport.exchanges > 0;
+    this.#exchange = this.#trace?.start(
+      sent.method,
+      sent.target,
+      `${this.default_port === 443 ? "https" : "http"}://${transport.peer}`,
+    ) ?? null;
+    this.#exchange?.connected(
+      transport.id,
+      sent.reused,
+      sent.reused ? null : transport.connectMs,
+      sent.retried,
+    );
+    transport.parser.expectResponseTo(sent.method);
+    try {
+      await this.#write(transport, sent);
+    } catch (error) {
+      if (this.#mayRetry(sent, error)) {
+        transport.close();
+        sent.retried = true;
+        return await this.#transmit(sent);
+      }
+      this.#exchange?.fail(error);
+      this.close();
+      throw error;
+    }
+  }
+
+  #mayRetry(sent: SentRequest, error: unknown): boolean {
+    return sent.reused && !sent.retried && this.auto_open &&
+      (error instanceof RemoteDisconnected ||
+        error instanceof ConnectionResetError) &&
+      IDEMPOTENT_METHODS.has(sent.method) && sent.body.stream === null;
+  }
+
+  async #write(transport: Transport, sent: SentRequest): Promise<void> {
+    const write = (bytes: Uint8Array): Promise<void> => {
+      this.#debug?.write(`send: ${pyBytesRepr(bytes)}\n`);
+      return transport.write(bytes);
+    };
+    const { body, head } = sent;
+    if (sent.expectContinue) {
+      await write(head);
+      if (!(await this.#awaitContinue(transport))) {
+        this.#exchange?.sent(head, 0, null);
+        return;
+      }
+    } else if (
+      body.bytes !== null && body.bytes.length <= SMALL_BODY_BYTES &&
+      !sent.chunked
+    ) {
+      // One write for head and small body: no Nagle/delayed-ACK stall.
+      await write(body.bytes.length === 0 ? head : join(head, body.bytes));
+      this.#exchange?.sent(head, body.bytes.length, body.bytes);
+      return;
+    } else {
+      await write(head);
+    }
+    let sentBytes = 0;
+    if (body.bytes !== null) {
+      sentBytes = await writeStream(write, [body.bytes], sent.chunked, null);
+    } else if (body.stream !== null) {
+      sentBytes = await writeStream(
+        write,
+        body.stream,
+        sent.chunked,
+        sent.chunked ? null : body.length,
+      );
+    }
+    this.#exchange?.sent(head, sentBytes, body.bytes);
+  }
+
+  // Waits a bounded time for 100 Continue. Returns false when the server
+  // answered with a final status instead (the body is then not sent).
+  async #awaitContinue(transport: Transport): Promise<boolean> {
+    const deadline = performance.now() + this.#continueTimeoutMs;
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0) return true;
+      let event;
+      try {
+        event = await transport.next(left);
+      } catch (error) {
+        if (error instanceof ReadTimeout) return true;
+        throw error;
+      }
+      if (event.kind !== "head") {
+        transport.unread(event);
+        return true;
+      }
+      if (event.status === 100) return true;
+      if (event.status < 200) {
+        this.#interim.push({
+          status: event.status,
+          reason: event.reason,
+          headers: new HTTPMessage(event.headers),
+        });
+        continue;
+      }
+      // RFC 9110 §10.1.1: a final status means the body is not wanted; the
+      // announced body never follows, so the connection cannot be reused.
+      transport.unread(event);
+      this.#forceClose = true;
+      return false;
+    }
+  }
+
+  /**
+   * Sends raw bytes on the connection (Python's `send`), e.g. a body after
+   * `endheaders()`; connects first if needed. No framing is added.
+   *
+   * @param data Bytes, text or a stream.
+   */
+  async send(data: RequestBody): Promise<void> {
+    const transport = await this.#open();
+    const body = await prepareBody(data, this.blocksize);
+    const write = (bytes: Uint8Array): Promise<void> => {
+      this.#debug?.write(`send: ${pyBytesRepr(bytes)}\n`);
+      return transport.write(bytes);
+    };
+    if (body.bytes !== null) await write(body.bytes);
+    else if (body.stream !== null) {
+      await writeStream(write, body.stream, false, null);
+    }
+  }
+
+  /**
+   * Sends a whole request (Python's `request`): adds `Host`,
+   * `Accept-Encoding: identity`, and `Content-Length` (text, bytes, files,
+   * and POST/PUT/PATCH without body) or `Transfer-Encoding: chunked`
+   * (streams and iterables) unless `headers` sets them.
+   *
+   * @param method The method, e.g. "GET".
+   * @param url The request-target, e.g. "/".
+   * @param body The body; text is sent as UTF-8.
+   * @param headers Extra header fields.
+   * @param options `encode_chunked` when you set Transfer-Encoding yourself.
+   */
+  async request(
+    method: string,
+    url: string,
+    body?: RequestBody | null,
+    headers: HeadersInput = {},
+    options: SendOptions = {},
+  ): Promise<void> {
+    const fields = fieldsOf(headers);
+    const names = new Set(fields.map(([n]) => n.toLowerCase()));
+    this.putrequest(method, url, {
+      skip_host: names.has("host"),
+      skip_accept_encoding: names.has("accept-encoding"),
+    });
+    let encodeChunked = options.encode_chunked === true;
+    let prepared: PreparedBody | null = null;
+    if (!names.has("content-length")) {
+      if (!names.has("transfer-encoding")) {
+        encodeChunked = false;
+        try {
+          const pending = prepareBody(body, this.blocksize);
+          prepared = pending instanceof Promise ? await pending : pending;
+        } catch (error) {
+          this.#state = "Idle";
+          throw error;
+        }
+        if (prepared.length !== null) {
+          this.putheader("Content-Length", prepared.length);
+        } else if (prepared.stream !== null) {
+          encodeChunked = true;
+          this.putheader("Transfer-Encoding", "chunked");
+        } else if (["PATCH", "POST", "PUT"].includes(method.toUpperCase())) {
+          this.putheader("Content-Length", "0");
+        }
+      }
+    } else encodeChunked = false;
+    try {
+      for (const [name, value] of fields) this.putheader(name, value);
+    } catch (error) {
+      this.#state = "Idle";
+      throw error;
+    }
+    if (this.#state !== "Request-started") throw new CannotSendHeader();
+    try {
+      if (prepared === null) {
+        const pending = prepareBody(body, this.blocksize);
+        prepared = pending instanceof Promise ? await pending : pending;
+      }
+    } catch (error) {
+      this.#state = "Idle";
+      throw error;
+    }
+    await this.#endheaders(prepared, { encode_chunked: encodeChunked });
+  }
+
+  /**
+   * Reads the response to the request sent (Python's `getresponse`).
+   * Read its body (or close it) before the next `getresponse()`.
+   *
+   * @returns The response, its head read.
+   * @throws {ResponseNotReady} With no request sent or the previous response unread.
+   * @throws {RemoteDisconnected} When the server closed without answering.
+   * @throws {ReadTimeout} When `timeout` passes with nothing received.
+   */
+  async getresponse(): Promise<HTTPResponse> {
+    if (this.#response !== null && !this.#response.closed) {
+      throw new ResponseNotReady(this.#state);
+    }
+    const sent = this.#sent;
+    const transport = this.#transport;
+    if (this.#state !== "Request-sent" || sent === null || transport === null) {
+      throw new ResponseNotReady(this.#state);
+    }
+    let response = this.#makeResponse(transport);
+    try {
+      await response.begin();
+    } catch (error) {
+      if (!this.#mayRetry(sent, error)) {
+        this.close();
+        throw error;
+      }
+      // The server closed the idle keep-alive connection: send it again, once.
+      sent.retried = true;
+      this.#transport = null;
+      try {
+        await this.#transmit(sent);
+        response = this.#makeResponse(this.#transport!);
+        await response.begin();
+      } catch (again) {
+        this.close();
+        throw again;
+      }
+    }
+    this.#state = "Idle";
+    if (response.will_close) {
+      // The response owns the socket now; the next request opens a new one.
+      this.#transport = null;
+      this.#response = null;
+    } else {
+      this.#response = response;
+    }
+    return response;
+  }
+
+  #makeResponse(transport: Transport): HTTPResponse {
+    const channel: ResponseChannel = {
+      transport,
+      method: this.#sent!.method,
+      readTimeoutMs: this.timeout === null ? undefined : this.timeout * 1000,
+      onEnd: (keepAlive) => {
+        transport.exchanges++;
+        if (!keepAlive) this.#drop(transport);
+      },
+      onAbandon: () => this.#drop(transport),
+      trace: this.#exchange,
+      debug: this.#debug,
+      informational: this.#interim,
+      forceClose: this.#forceClose,
+    };
+    return new HTTPResponse(channel);
+  }
+
+  #drop(transport: Transport): void {
+    transport.close();
+    if (this.#transport === transport) this.#transport = null;
+  }
+
+  /**
+   * Closes the socket and the current response (Python's `close`). The
+   * connection opens again on the next request.
+   */
+  close(): void {
+    this.#state = "Idle";
+    const response = this.#response;
+    this.#response = null;
+    response?.close();
+    const transport = this.#transport;
+    this.#transport = null;
+    transport?.close();
+  }
+
+  /** Same as `close()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Options for {@linkcode HTTPSConnection}. */
+export interface HTTPSConnectionOptions extends HTTPConnectionOptions {
+  /** Extra trusted root certificates, PEM. */
+  caCerts?: string[];
+  /** Server name to verify and send in SNI, when not `host`. */
+  hostname?: string;
+}
+
+/**
+ * Python's `http.client.HTTPSConnection`: `HTTPConnection` over TLS
+ * (`Deno.startTls`), port 443 by default; `caCerts` adds trusted roots and
+ * `hostname` overrides the server name checked against the certificate.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { HTTPSConnection } from "./http_connection.ts";
+ *
+ * const conn = new HTTPSConnection("example.com");
+ * await conn.request("GET", "/");
+ * const response = await conn.getresponse();
+ * console.log(response.status, (await response.read()).length);
+ * conn.close();
+ * ```
+ */
+export class HTTPSConnection extends HTTPConnection {
+  /** The port used when none is given. */
+  static override default_port = 443;
+  readonly #caCerts: string[] | undefined;
+  readonly #serverName: string | undefined;
+
+  /**
+   * Creates a new `HTTPSConnection`.
+   *
+   * @param host Host name or IP; "host:port" works too.
+   * @param port Port; default 443.
+   * @param options TLS roots and server name, plus `HTTPConnection`'s.
+   */
+  constructor(
+    host: string,
+    port?: number | null,
+    options: HTTPSConnectionOptions = {},
+  ) {
+    super(host, port, options);
+    this.#caCerts = options.caCerts;
+    this.#serverName = options.hostname;
+  }
+
+  /**
+   * Wraps the socket in TLS and completes the handshake.
+   *
+   * @param conn The TCP socket.
+   * @param serverName The host the requests are for.
+   * @returns The TLS socket.
+   */
+  protected override async _wrapSocket(
+    conn: Deno.TcpConn,
+    serverName: string,
+  ): Promise<Deno.Conn> {
+    const name = this.#serverName ?? serverName;
+    const tls = await Deno.startTls(conn, {
+      hostname: name,
+      ...(this.#caCerts === undefined ? {} : { caCerts: this.#caCerts }),
+    });
+    try {
+      await tls.handshake();
+    } catch (cause) {
+      tls.close();
+      throw new HTTPException(
+        `Cannot complete the TLS handshake with ${this.host}:${this.port} as "${name}": ${
+          (cause as Error).message
+        }`,
+        "TLS_HANDSHAKE_FAILED",
+        { cause },
+      );
+    }
+    return tls;
+  }
+}
+
+function splitHostPort(
+  host: string,
+  port: number | null,
+  defaultPort: number,
+): [string, number] {
+  if (port === null) {
+    const i = host.lastIndexOf(":");
+    const j = host.lastIndexOf("]");
+    if (i > j) {
+      const text = host.slice(i + 1);
+      if (text === "") port = defaultPort;
+      else if (/^[0-9]{1,5}$/.test(text) && Number(text) <= 65535) {
+        port = Number(text);
+      } else {
+        throw new InvalidURL(
+          `Cannot use port "${
+            text.slice(0, 64)
+          }": not a number from 0 to 65535`,
+        );
+      }
+      host = host.slice(0, i);
+    } else port = defaultPort;
+  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidURL(
+      `Cannot use port ${port}: not a number from 0 to 65535`,
+    );
+  }
+  if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
+  return [host, port];
+}
+
+function formatAuthority(
+  host: string,
+  port: number,
+  defaultPort: number,
+): string {
+  const h = host.includes(":") ? `[${host}]` : host;
+  return port === defaultPort ? h : `${h}:${port}`;
+}
+
+function fieldsOf(headers: HeadersInput): [string, string][] {
+  const out: [string, string][] = [];
+  if (headers instanceof Headers) {
+    headers.forEach((value, name) => out.push([name, value]));
+    return out;
+  }
+  if (Symbol.iterator in headers) {
+    for (
+      const [name, value] of headers as Iterable<
+        readonly [string, string | number]
+      >
+    ) {
+      out.push([name, String(value)]);
+    }
+    return out;
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    out.push([name, String(value)]);
+  }
+  return out;
+}

@@ -1,0 +1,676 @@
+/**
+ * `Pool`: keep-alive connections per origin, with optional pipelining of
+ * idempotent requests.
+ *
+ *   connection state  on                                next state
+ *   ────────────────  ────────────────────────────────  ──────────
+ *   dialing           connected                         busy
+ *   busy              request written (pipelining)      busy (depth+1)
+ *   busy              last response read to its end     idle
+ *   idle              request                           busy
+ *   idle              idleTimeoutMs passes              closed
+ *   busy / idle       Connection: close, error, abort   closed
+ *
+ * @module
+ */
+
+import { serializeRequestHead } from "../http1/serializer.ts";
+import type { Limits } from "../http1/limits.ts";
+import { connectTcp } from "../net/tcp.ts";
+import { ConnectionResetError, TimeoutError } from "../net/errors.ts";
+import { Transport } from "./_transport.ts";
+import {
+  IDEMPOTENT_METHODS,
+  join,
+  prepareBody,
+  type PreparedBody,
+  type RequestBody,
+  writeStream,
+} from "./_body.ts";
+import {
+  ConnectTimeout,
+  HTTPException,
+  InvalidURL,
+  RemoteDisconnected,
+} from "./errors.ts";
+import { HTTPResponse, type ResponseChannel } from "./http_response.ts";
+import type { Trace, TraceExchange } from "./trace.ts";
+import type { HeadersInput } from "./http_connection.ts";
+
+/** Options for {@linkcode Pool}. */
+export interface PoolOptions {
+  /** Most open connections to one origin (default 10). */
+  maxConnectionsPerOrigin?: number;
+  /** Close a connection idle this long (default 4000 ms). */
+  idleTimeoutMs?: number;
+  /**
+   * How many idempotent requests (GET, HEAD, PUT, DELETE, OPTIONS, TRACE
+   * with in-memory bodies) may be written on one connection before their
+   * responses arrive (default 1: no pipelining). Responses are matched to
+   * requests strictly in order; a response must be read to its end (or
+   * closed) before the next one on its connection can be read.
+   */
+  pipelining?: number;
+  /** Default connect timeout (none by default). */
+  connectTimeoutMs?: number;
+  /** Default time allowed for a response head after the request is written. */
+  headersTimeoutMs?: number;
+  /** Default time allowed between two reads of a response body. */
+  bodyTimeoutMs?: number;
+  /** Response parser limits. */
+  limits?: Partial<Limits>;
+  /** Extra trusted root certificates (PEM) for https origins. */
+  caCerts?: string[];
+  /** Record every exchange. */
+  trace?: Trace | null;
+}
+
+/** One request for {@linkcode Pool.request}. */
+export interface PoolRequest {
+  /** The method (default "GET"). */
+  method?: string;
+  /** The request-target: path and query (default "/"). */
+  path?: string;
+  /** Header fields; `Host` and framing fields are added unless present. */
+  headers?: HeadersInput;
+  /** The body. */
+  body?: RequestBody | null;
+  /** Aborts the exchange (closing its connection). */
+  signal?: AbortSignal | undefined;
+  /** Overrides the pool's connect timeout. */
+  connectTimeoutMs?: number | undefined;
+  /** Overrides the pool's head timeout. */
+  headersTimeoutMs?: number | undefined;
+  /** Overrides the pool's body idle timeout. */
+  bodyTimeoutMs?: number | undefined;
+}
+
+/** Counts for monitoring and tests. */
+export interface PoolStats {
+  /** Open connections, all origins. */
+  connections: number;
+  /** Of which idle. */
+  idle: number;
+  /** Requests waiting for a connection. */
+  waiting: number;
+}
+
+interface PoolConn {
+  transport: Transport;
+  inFlight: number;
+  pipelinable: boolean;
+  closing: boolean;
+  idleTimer: ReturnType<typeof setTimeout> | undefined;
+  idleSince: number;
+  // Settles when the last response handed out on this connection is done.
+  tail: Promise<void>;
+  // Serialises writes on the socket.
+  writeTail: Promise<void>;
+  // In-memory requests waiting for the next write, and that write.
+  outbox: Uint8Array[];
+  batch: Promise<void>;
+}
+
+interface Origin {
+  key: string;
+  hostname: string;
+  port: number;
+  tls: boolean;
+  conns: PoolConn[];
+  dialing: number;
+  waiters: (() => void)[];
+}
+
+interface Attempt {
+  reused: boolean;
+}
+
+/**
+ * Keep-alive connections per origin (`scheme://host:port`), reused across
+ * requests, capped by `maxConnectionsPerOrigin`, closed after
+ * `idleTimeoutMs`. An idempotent request that meets a connection the server
+ * closed while idle is sent again once on a new one; other requests never
+ * are. With `pipelining > 1`, idempotent requests share busy connections.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Pool } from "./pool.ts";
+ *
+ * using pool = new Pool({ maxConnectionsPerOrigin: 4, pipelining: 8 });
+ * const responses = await Promise.all(
+ *   ["/a", "/b", "/c"].map((path) => pool.request("http://127.0.0.1:8080", { path })),
+ * );
+ * for (const response of responses) console.log(response.status, await response.read());
+ * ```
+ */
+export class Pool {
+  readonly #origins = new Map<string, Origin>();
+  // Origin strings as callers pass them, to skip URL parsing on reuse.
+  readonly #byString = new Map<string, Origin>();
+  readonly #max: number;
+  readonly #idleTimeoutMs: number;
+  readonly #depth: number;
+  readonly #options: PoolOptions;
+  #closed = false;
+
+  /**
+   * Creates a new `Pool`.
+   *
+   * @param options Limits on connections, pipelining and timeouts.
+   */
+  constructor(options: PoolOptions = {}) {
+    this.#options = options;
+    this.#max = options.maxConnectionsPerOrigin ?? 10;
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? 4000;
+    this.#depth = options.pipelining ?? 1;
+    if (!(this.#max >= 1) || !(this.#depth >= 1)) {
+      throw new RangeError(
+        "Cannot create a pool: maxConnectionsPerOrigin and pipelining must be at least 1",
+      );
+    }
+  }
+
+  /** Connection counts. */
+  get stats(): PoolStats {
+    let connections = 0, idle = 0, waiting = 0;
+    for (const origin of this.#origins.values()) {
+      connections += origin.conns.length;
+      idle += origin.conns.filter((c) => c.inFlight === 0).length;
+      waiting += origin.waiters.length;
+    }
+    return { connections, idle, waiting };
+  }
+
+  /**
+   * Sends a request to `origin` and reads the response head.
+   *
+   * @param origin "http://host:port" or "https://host" (a path is ignored).
+   * @param request Method, path, headers, body, signal and timeouts.
+   * @returns The response; read its body to its end or close it, so the
+   *   connection can be reused.
+   */
+  async request(
+    origin: string | URL,
+    request: PoolRequest = {},
+  ): Promise<HTTPResponse> {
+    if (this.#closed) {
+      throw new HTTPException("Cannot send a request: the pool is closed");
+    }
+    const target = this.#origin(origin);
+    const method = request.method ?? "GET";
+    const path = request.path ?? "/";
+    const prepared = prepareBody(request.body, 64 * 1024);
+    const body = prepared instanceof Promise ? await prepared : prepared;
+    const [head, chunked] = buildHead(target, method, path, request, body);
+    const replayable = body.stream === null;
+    const idempotent = IDEMPOTENT_METHODS.has(method) && replayable;
+    for (let attempt = 0;; attempt++) {
+      const state: Attempt = { reused: false };
+      try {
+        return await this.#exchange(
+          target,
+          method,
+          path,
+          head,
+          body,
+          chunked,
+          idempotent,
+          request,
+          state,
+          attempt > 0,
+        );
+      } catch (error) {
+        const stale = error instanceof RemoteDisconnected ||
+          error instanceof ConnectionResetError;
+        if (
+          attempt === 0 && stale && state.reused && idempotent &&
+          !request.signal?.aborted
+        ) continue;
+        if (request.signal?.aborted) throw request.signal.reason;
+        throw error;
+      }
+    }
+  }
+
+  #origin(origin: string | URL): Origin {
+    const cached = typeof origin === "string"
+      ? this.#byString.get(origin)
+      : undefined;
+    if (cached !== undefined) return cached;
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch (cause) {
+      throw new InvalidURL(
+        `Cannot parse origin ${JSON.stringify(String(origin).slice(0, 64))}`,
+        { cause },
+      );
+    }
+    const tls = url.protocol === "https:";
+    if (!tls && url.protocol !== "http:") {
+      throw new InvalidURL(
+        `Cannot send to ${url.protocol} URLs: only http: and https: are supported`,
+      );
+    }
+    const port = url.port === "" ? (tls ? 443 : 80) : Number(url.port);
+    const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
+    const key = `${url.protocol}//${url.host}`;
+    let entry = this.#origins.get(key);
+    if (entry === undefined) {
+      entry = {
+        key,
+        hostname,
+        port,
+        tls,
+        conns: [],
+        dialing: 0,
+        waiters: [],
+      };
+      this.#origins.set(key, entry);
+    }
+    if (typeof origin === "string" && this.#byString.size < 1024) {
+      this.#byString.set(origin, entry);
+    }
+    return entry;
+  }
+
+  async #dial(
+    origin: Origin,
+    timeoutMs: number | undefined,
+  ): Promise<PoolConn> {
+    const address = { hostname: origin.hostname, port: origin.port };
+    const started = performance.now();
+    let conn: Deno.Conn;
+    try {
+      conn = await connectTcp({
+        ...address,
+        noDelay: true,
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      });
+    } catch (error) {
+      if (error instanceof TimeoutError) {
+        throw new ConnectTimeout(timeoutMs, address, { cause: error });
+      }
+      throw error;
+    }
+    if (origin.tls) {
+      const caCerts = this.#options.caCerts;
+      const tls = await Deno.startTls(conn as Deno.TcpConn, {
+        hostname: origin.hostname,
+        ...(caCerts === undefined ? {} : { caCerts }),
+      });
+      try {
+        await tls.handshake();
+      } catch (cause) {
+        tls.close();
+        throw new HTTPException(
+          `Cannot complete the TLS handshake with ${origin.key}: ${
+            (cause as Error).message
+          }`,
+          "TLS_HANDSHAKE_FAILED",
+          { cause },
+        );
+      }
+      conn = tls;
+    }
+    const transport = new Transport(
+      conn,
+      address,
+      performance.now() - started,
+      {
+        limits: this.#options.limits,
+        tap: this.#options.trace != null,
+      },
+    );
+    return {
+      transport,
+      inFlight: 0,
+      pipelinable: true,
+      closing: false,
+      idleTimer: undefined,
+      idleSince: 0,
+      tail: Promise.resolve(),
+      writeTail: Promise.resolve(),
+      outbox: [],
+      batch: Promise.resolve(),
+    };
+  }
+
+  // Claims a connection (synchronously, so no other request takes it).
+  #claim(conn: PoolConn, pipelinable: boolean): PoolConn {
+    conn.inFlight++;
+    if (!pipelinable) conn.pipelinable = false;
+    return conn;
+  }
+
+  // Finds or opens a connection for one request, already claimed.
+  async #acquire(
+    origin: Origin,
+    pipelinable: boolean,
+    request: PoolRequest,
+  ): Promise<[PoolConn, boolean]> {
+    for (;;) {
+      request.signal?.throwIfAborted();
+      if (this.#closed) {
+        throw new HTTPException("Cannot send a request: the pool is closed");
+      }
+      for (let i = origin.conns.length - 1; i >= 0; i--) {
+        const c = origin.conns[i]!;
+        if (c.inFlight === 0 && !c.closing && !c.transport.closed) {
+          return [this.#claim(c, pipelinable), false];
+        }
+      }
+      if (origin.conns.length + origin.dialing < this.#max) {
+        origin.dialing++;
+        let conn: PoolConn;
+        try {
+          conn = await this.#dial(
+            origin,
+            request.connectTimeoutMs ?? this.#options.connectTimeoutMs,
+          );
+        } finally {
+          origin.dialing--;
+          this.#wake(origin);
+        }
+        if (this.#closed) {
+          conn.transport.close();
+          continue;
+        }
+        origin.conns.push(conn);
+        return [this.#claim(conn, pipelinable), true];
+      }
+      if (this.#depth > 1 && pipelinable) {
+        let best: PoolConn | null = null;
+        for (const c of origin.conns) {
+          if (
+            c.pipelinable && !c.closing && !c.transport.closed &&
+            c.inFlight < this.#depth &&
+            (best === null || c.inFlight < best.inFlight)
+          ) best = c;
+        }
+        if (best !== null) return [this.#claim(best, true), false];
+      }
+      await new Promise<void>((resolve, reject) => {
+        const signal = request.signal;
+        const onAbort = () => {
+          const i = origin.waiters.indexOf(wake);
+          if (i !== -1) origin.waiters.splice(i, 1);
+          reject(signal!.reason);
+        };
+        const wake = () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        signal?.addEventListener("abort", onAbort, { once: true });
+        origin.waiters.push(wake);
+      });
+    }
+  }
+
+  // Queues an in-memory request. Requests queued before the write starts
+  // leave together; when pipelining, the write waits until the responses
+  // already received are handled (the socket is about to be read), so one
+  // read's worth of answers turns into one write of new requests.
+  #enqueue(conn: PoolConn, bytes: Uint8Array): Promise<void> {
+    conn.outbox.push(bytes);
+    if (conn.outbox.length > 1) return conn.batch;
+    const transport = conn.transport;
+    conn.batch = new Promise<void>((resolve, reject) => {
+      const flush = () => {
+        transport.onBeforeRead = null;
+        const written = conn.writeTail.then(() => {
+          const parts = conn.outbox.splice(0);
+          if (transport.closed) {
+            throw new RemoteDisconnected(
+              `Cannot write to ${transport.peer}: the connection was closed`,
+            );
+          }
+          if (parts.length === 1) return transport.write(parts[0]!);
+          let total = 0;
+          for (const part of parts) total += part.length;
+          const out = new Uint8Array(total);
+          let at = 0;
+          for (const part of parts) {
+            out.set(part, at);
+            at += part.length;
+          }
+          return transport.write(out);
+        });
+        conn.writeTail = written.catch(() => {});
+        written.then(resolve, reject);
+      };
+      if (
+        this.#depth > 1 && !transport.closed && !transport.reading &&
+        transport.parser.bufferedBytes > 0
+      ) {
+        transport.onBeforeRead = flush;
+      } else {
+        flush();
+      }
+    });
+    return conn.batch;
+  }
+
+  #wake(origin: Origin): void {
+    const waiters = origin.waiters.splice(0);
+    for (const wake of waiters) wake();
+  }
+
+  // One timer per idle period, not per request: when it fires on a
+  // connection used since, it re-arms for the time left.
+  #armIdle(origin: Origin, conn: PoolConn, ms: number): void {
+    conn.idleTimer = setTimeout(() => {
+      conn.idleTimer = undefined;
+      if (conn.inFlight > 0 || conn.transport.closed) return;
+      const left = conn.idleSince + this.#idleTimeoutMs - performance.now();
+      if (left > 1) this.#armIdle(origin, conn, left);
+      else this.#remove(origin, conn);
+    }, ms);
+    Deno.unrefTimer(conn.idleTimer as unknown as number);
+  }
+
+  #remove(origin: Origin, conn: PoolConn): void {
+    clearTimeout(conn.idleTimer);
+    conn.idleTimer = undefined;
+    conn.transport.close();
+    const i = origin.conns.indexOf(conn);
+    if (i !== -1) origin.conns.splice(i, 1);
+    this.#wake(origin);
+  }
+
+  async #exchange(
+    origin: Origin,
+    method: string,
+    path: string,
+    head: Uint8Array,
+    body: PreparedBody,
+    chunked: boolean,
+    idempotent: boolean,
+    request: PoolRequest,
+    state: Attempt,
+    retry: boolean,
+  ): Promise<HTTPResponse> {
+    const [conn, fresh] = await this.#acquire(origin, idempotent, request);
+    const transport = conn.transport;
+    if (conn.inFlight > 1 || transport.exchanges > 0) state.reused = true;
+    if (this.#depth > 1 && idempotent) this.#wake(origin);
+
+    const exchange: TraceExchange | null = this.#options.trace?.start(
+      method,
+      path,
+      `${origin.tls ? "https" : "http"}://${transport.peer}`,
+    ) ?? null;
+    exchange?.connected(
+      transport.id,
+      state.reused,
+      fresh ? transport.connectMs : null,
+      retry,
+    );
+
+    // Order matters: the parser matches responses to requests as written.
+    transport.parser.expectResponseTo(method);
+    const previous = conn.tail;
+    let release!: () => void;
+    conn.tail = new Promise<void>((resolve) => (release = resolve));
+
+    let settled = false;
+    const signal = request.signal;
+    const onAbort = () => {
+      this.#remove(origin, conn);
+    };
+    // ended: the response was read to its end (else it failed or was dropped).
+    const settle = (ended: boolean, keepAlive: boolean) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener("abort", onAbort);
+      conn.inFlight--;
+      if (conn.inFlight === 0) conn.pipelinable = true;
+      if (!keepAlive) {
+        conn.closing = true;
+        // Requests pipelined behind this one fail as stale and are retried.
+        if (ended) transport.closedAfterMessage = true;
+        this.#remove(origin, conn);
+        release();
+        return;
+      }
+      release();
+      transport.exchanges++;
+      if (conn.inFlight === 0 && !this.#closed) {
+        conn.idleSince = performance.now();
+        if (conn.idleTimer === undefined) {
+          this.#armIdle(origin, conn, this.#idleTimeoutMs);
+        }
+      }
+      this.#wake(origin);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+
+    let write: Promise<void>;
+    if (body.stream === null && !chunked) {
+      const bytes = body.bytes === null || body.bytes.length === 0
+        ? head
+        : join(head, body.bytes);
+      write = this.#enqueue(conn, bytes).then(() => {
+        exchange?.sent(head, body.bytes?.length ?? 0, body.bytes);
+      });
+    } else {
+      write = conn.writeTail.then(async () => {
+        if (transport.closed) {
+          throw new RemoteDisconnected(
+            `Cannot write to ${transport.peer}: the connection was closed`,
+          );
+        }
+        await transport.write(head);
+        const source = body.bytes !== null ? [body.bytes] : body.stream;
+        const n = source === null ? 0 : await writeStream(
+          (b) => transport.write(b),
+          source,
+          chunked,
+          chunked ? null : body.length,
+        );
+        exchange?.sent(head, n, body.bytes);
+      });
+      conn.writeTail = write.catch(() => {});
+    }
+    // Do not wait for the write before reading: a pipelined write may be
+    // waiting for this very read (see #enqueue). A failed write closes the
+    // socket, so the read fails too; report the write's error then.
+    const wrote = write.then(() => null, (error: unknown) => error);
+    try {
+      await previous;
+      if (signal?.aborted) throw signal.reason;
+    } catch (error) {
+      exchange?.fail(error);
+      settle(false, false);
+      throw error;
+    }
+    const channel: ResponseChannel = {
+      transport,
+      method,
+      readTimeoutMs: request.bodyTimeoutMs ?? this.#options.bodyTimeoutMs,
+      onEnd: (keepAlive) => settle(true, keepAlive),
+      onAbandon: () => settle(false, false),
+      trace: exchange,
+      debug: null,
+    };
+    const response = new HTTPResponse(channel);
+    try {
+      await response.begin(
+        request.headersTimeoutMs ?? this.#options.headersTimeoutMs,
+      );
+    } catch (error) {
+      throw (await wrote) ?? error;
+    }
+    return response;
+  }
+
+  /** Closes every connection; requests in flight fail. */
+  close(): void {
+    this.#closed = true;
+    for (const origin of this.#origins.values()) {
+      for (const conn of [...origin.conns]) this.#remove(origin, conn);
+      this.#wake(origin);
+    }
+    this.#origins.clear();
+    this.#byString.clear();
+  }
+
+  /** Same as `close()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+// The head for one request, with Host and body framing added.
+function buildHead(
+  origin: Origin,
+  method: string,
+  path: string,
+  request: PoolRequest,
+  body: PreparedBody,
+): [Uint8Array, boolean] {
+  const fields: [string, string][] = [];
+  let host = false, length = false, te = false, type = false;
+  const add = (name: string, value: string) => {
+    const lower = name.toLowerCase();
+    if (lower === "host") host = true;
+    else if (lower === "content-length") length = true;
+    else if (lower === "transfer-encoding") te = true;
+    else if (lower === "content-type") type = true;
+    fields.push([name, value]);
+  };
+  const headers = request.headers ?? [];
+  if (headers instanceof Headers) headers.forEach((v, n) => add(n, v));
+  else if (Symbol.iterator in headers) {
+    for (
+      const [n, v] of headers as Iterable<readonly [string, string | number]>
+    ) {
+      add(n, String(v));
+    }
+  } else for (const [n, v] of Object.entries(headers)) add(n, String(v));
+  if (!host) {
+    const defaultPort = origin.tls ? 443 : 80;
+    const h = origin.hostname.includes(":")
+      ? `[${origin.hostname}]`
+      : origin.hostname;
+    fields.unshift([
+      "Host",
+      origin.port === defaultPort ? h : `${h}:${origin.port}`,
+    ]);
+  }
+  if (!type && body.contentType !== null) {
+    fields.push(["Content-Type", body.contentType]);
+  }
+  let chunked = te;
+  if (!length && !te) {
+    if (body.length !== null) {
+      fields.push(["Content-Length", String(body.length)]);
+    } else if (body.stream !== null) {
+      fields.push(["Transfer-Encoding", "chunked"]);
+      chunked = true;
+    } else if (method === "POST" || method === "PUT" || method === "PATCH") {
+      fields.push(["Content-Length", "0"]);
+    }
+  }
+  return [serializeRequestHead(method, path, fields), chunked];
+}

@@ -1,0 +1,297 @@
+/**
+ * `request()`: a fetch-like call on h1's own pool, returning a Web
+ * `Response` whose body streams from the socket. No `fetch` inside.
+ *
+ * @module
+ */
+
+import { HTTPException, InvalidURL, TooManyRedirects } from "./errors.ts";
+import type { HTTPResponse } from "./http_response.ts";
+import { Pool } from "./pool.ts";
+import type { RequestBody } from "./_body.ts";
+import type { HeadersInput } from "./http_connection.ts";
+
+/** Options for {@linkcode request}. */
+export interface ClientRequestInit {
+  /** The method (default "GET"). */
+  method?: string;
+  /** Header fields. */
+  headers?: HeadersInput;
+  /** The body: text, bytes, a stream, an iterable, a Blob, URLSearchParams or a file. */
+  body?: RequestBody | null;
+  /**
+   * "manual" (default, like `http.client`): a 3xx is returned as is.
+   * "follow": follow up to `maxRedirects` redirects, then throw
+   * `TooManyRedirects`. "error": throw on any redirect.
+   */
+  redirect?: "manual" | "follow" | "error";
+  /** Most redirects followed with `redirect: "follow"` (default 20). */
+  maxRedirects?: number;
+  /** Aborts the whole exchange, body included: use `AbortSignal.timeout(ms)` for a total timeout. */
+  signal?: AbortSignal;
+  /** Time allowed to connect. */
+  connectTimeoutMs?: number;
+  /** Time allowed for the response head once the request is written. */
+  headersTimeoutMs?: number;
+  /** Time allowed between two reads of the body. */
+  bodyTimeoutMs?: number;
+  /** The pool to use (default: one shared pool for the process). */
+  pool?: Pool;
+}
+
+let sharedPool: Pool | null = null;
+
+/**
+ * The pool `request()` uses when none is given.
+ *
+ * @returns The shared pool.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultPool } from "./request.ts";
+ *
+ * assert.equal(defaultPool(), defaultPool());
+ * ```
+ */
+export function defaultPool(): Pool {
+  return sharedPool ??= new Pool();
+}
+
+const ORIGINALS = new WeakMap<Response, HTTPResponse>();
+
+/**
+ * The `HTTPResponse` behind a `Response` from {@linkcode request}: the
+ * version and the header fields as sent (names in their original case).
+ *
+ * @param response A response `request()` returned.
+ * @returns The underlying response, or undefined for other responses.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { responseOf } from "./request.ts";
+ *
+ * assert.equal(responseOf(new Response("x")), undefined);
+ * ```
+ */
+export function responseOf(response: Response): HTTPResponse | undefined {
+  return ORIGINALS.get(response);
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const NULL_BODY = new Set([204, 205, 304]);
+const MAX_DRAIN_BYTES = 64 * 1024;
+const EAGER_BODY_BYTES = 16 * 1024;
+
+/**
+ * Sends a request and returns a Web `Response` with a streamed body, like
+ * `fetch` but over h1's pool: redirects are not followed unless asked,
+ * errors are h1's typed errors, and connect, head and body-idle timeouts
+ * are options (total time: `signal: AbortSignal.timeout(ms)`).
+ *
+ * @param url An absolute http: or https: URL.
+ * @param init Method, headers, body, redirects, timeouts, pool.
+ * @returns The response; read or cancel its body to free the connection.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { request } from "./request.ts";
+ *
+ * const response = await request("http://127.0.0.1:8080/", {
+ *   redirect: "follow",
+ *   headersTimeoutMs: 5000,
+ *   signal: AbortSignal.timeout(30_000),
+ * });
+ * console.log(response.status, await response.text());
+ * ```
+ */
+export async function request(
+  url: string | URL,
+  init: ClientRequestInit = {},
+): Promise<Response> {
+  const pool = init.pool ?? defaultPool();
+  let current: URL;
+  try {
+    current = new URL(url);
+  } catch (cause) {
+    throw new InvalidURL(
+      `Cannot parse URL ${JSON.stringify(String(url).slice(0, 64))}`,
+      { cause },
+    );
+  }
+  let method = normaliseMethod(init.method ?? "GET");
+  let headers: [string, string][] = fieldsOf(init.headers);
+  let body = init.body ?? null;
+  const limit = init.maxRedirects ?? 20;
+  const signal = init.signal;
+  for (let redirects = 0;; redirects++) {
+    signal?.throwIfAborted();
+    if (current.protocol !== "http:" && current.protocol !== "https:") {
+      throw new InvalidURL(
+        `Cannot request ${current.protocol} URLs: only http: and https:`,
+      );
+    }
+    const response = await pool.request(current.origin, {
+      method,
+      path: (current.pathname || "/") + current.search,
+      headers,
+      body,
+      signal,
+      connectTimeoutMs: init.connectTimeoutMs,
+      headersTimeoutMs: init.headersTimeoutMs,
+      bodyTimeoutMs: init.bodyTimeoutMs,
+    });
+    const location = response.getheader("location");
+    const mode = init.redirect ?? "manual";
+    if (
+      !REDIRECTS.has(response.status) || location === null || mode === "manual"
+    ) {
+      return await toWebResponse(response, current, redirects > 0, signal);
+    }
+    if (mode === "error") {
+      response.close();
+      throw new HTTPException(
+        `Cannot follow redirect ${response.status} to "${
+          location.slice(0, 64)
+        }": redirect is "error"`,
+      );
+    }
+    let next: URL;
+    try {
+      next = new URL(location, current);
+    } catch (cause) {
+      response.close();
+      throw new InvalidURL(
+        `Cannot follow redirect to ${JSON.stringify(location.slice(0, 64))}`,
+        { cause },
+      );
+    }
+    if (redirects >= limit) {
+      response.close();
+      throw new TooManyRedirects(next.href, limit);
+    }
+    await discard(response);
+    // Fetch standard, HTTP-redirect fetch: 303 (and 301/302 after POST) become GET.
+    if (
+      (response.status === 303 && method !== "GET" && method !== "HEAD") ||
+      ((response.status === 301 || response.status === 302) &&
+        method === "POST")
+    ) {
+      method = "GET";
+      body = null;
+      headers = headers.filter(([n]) =>
+        !/^(content-|transfer-encoding$)/i.test(n)
+      );
+    } else if (body !== null && !isReplayable(body)) {
+      throw new HTTPException(
+        `Cannot follow redirect ${response.status}: the streamed body cannot be sent again`,
+      );
+    }
+    if (next.origin !== current.origin) {
+      // Credentials do not cross origins.
+      headers = headers.filter(([n]) =>
+        !/^(authorization|cookie|proxy-authorization|host)$/i.test(n)
+      );
+    }
+    current = next;
+  }
+}
+
+function normaliseMethod(method: string): string {
+  const upper = method.toUpperCase();
+  // Fetch normalises these six; other methods keep their case.
+  return ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"].includes(upper)
+    ? upper
+    : method;
+}
+
+function isReplayable(body: RequestBody): boolean {
+  return typeof body === "string" || body instanceof Uint8Array ||
+    body instanceof ArrayBuffer || body instanceof URLSearchParams ||
+    body instanceof Blob;
+}
+
+async function discard(response: HTTPResponse): Promise<void> {
+  if (response.length !== null && response.length <= MAX_DRAIN_BYTES) {
+    try {
+      await response.read();
+      return;
+    } catch {
+      // Fall through: closing drops the connection.
+    }
+  }
+  response.close();
+}
+
+function fieldsOf(headers: HeadersInput | undefined): [string, string][] {
+  const out: [string, string][] = [];
+  if (headers === undefined) return out;
+  if (headers instanceof Headers) {
+    headers.forEach((value, name) => out.push([name, value]));
+  } else if (Symbol.iterator in headers) {
+    for (
+      const [n, v] of headers as Iterable<readonly [string, string | number]>
+    ) {
+      out.push([n, String(v)]);
+    }
+  } else {
+    for (const [n, v] of Object.entries(headers)) out.push([n, String(v)]);
+  }
+  return out;
+}
+
+async function toWebResponse(
+  response: HTTPResponse,
+  url: URL,
+  redirected: boolean,
+  signal: AbortSignal | undefined,
+): Promise<Response> {
+  if (response.status < 200 || response.status > 599) {
+    response.close();
+    throw new HTTPException(
+      `Cannot represent status ${response.status} as a Response: use HTTPConnection for protocol upgrades`,
+    );
+  }
+  const nullBody = response.method === "HEAD" ||
+    NULL_BODY.has(response.status);
+  let body: ReadableStream<Uint8Array> | Uint8Array | null = null;
+  if (nullBody) {
+    if (!response.closed) response.close();
+  } else if (
+    response.length !== null && response.length <= EAGER_BODY_BYTES &&
+    response.bodyBuffered
+  ) {
+    // A small body that arrived with the head: take it now (no I/O) and
+    // skip a JS stream.
+    try {
+      body = await response.read();
+    } catch (error) {
+      throw signal?.aborted ? signal.reason : error;
+    }
+  } else {
+    body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const chunk = await response.read1();
+          if (chunk.length === 0) controller.close();
+          else controller.enqueue(chunk);
+        } catch (error) {
+          controller.error(signal?.aborted ? signal.reason : error);
+        }
+      },
+      cancel() {
+        response.close();
+      },
+    }, { highWaterMark: 0 });
+  }
+  const web = new Response(body as BodyInit | null, {
+    status: response.status,
+    statusText: response.reason,
+    headers: response.getheaders(),
+  });
+  Object.defineProperty(web, "url", { value: url.href });
+  Object.defineProperty(web, "redirected", { value: redirected });
+  ORIGINALS.set(web, response);
+  return web;
+}

@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { HTTPSConnection } from "../../client/http_connection.ts";
+import { HTTPException } from "../../client/errors.ts";
+import { Pool } from "../../client/pool.ts";
+import { request } from "../../client/request.ts";
+
+// A self-signed certificate for 127.0.0.1/localhost, made with openssl.
+async function makeCert(): Promise<{ cert: string; key: string } | null> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = await new Deno.Command("openssl", {
+      args: [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+        "-keyout",
+        `${dir}/key.pem`,
+        "-out",
+        `${dir}/cert.pem`,
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    if (!out.success) return null;
+    return {
+      cert: await Deno.readTextFile(`${dir}/cert.pem`),
+      key: await Deno.readTextFile(`${dir}/key.pem`),
+    };
+  } catch {
+    return null;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const tls = await makeCert();
+
+Deno.test({
+  name: "HTTPSConnection talks TLS with caCerts and a server name override",
+  ignore: tls === null,
+  async fn() {
+    const listener = Deno.listenTls({
+      hostname: "127.0.0.1",
+      port: 0,
+      cert: tls!.cert,
+      key: tls!.key,
+    });
+    const serving = (async () => {
+      for await (const conn of listener) {
+        const buf = new Uint8Array(4096);
+        await conn.read(buf);
+        await conn.write(new TextEncoder().encode(
+          "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecure",
+        ));
+        conn.close();
+      }
+    })().catch(() => {});
+    try {
+      using conn = new HTTPSConnection("127.0.0.1", listener.addr.port, {
+        caCerts: [tls!.cert],
+        hostname: "localhost",
+      });
+      await conn.request("GET", "/");
+      const response = await conn.getresponse();
+      assert.equal(new TextDecoder().decode(await response.read()), "secure");
+
+      using pool = new Pool({ caCerts: [tls!.cert] });
+      const web = await request(
+        `https://localhost:${listener.addr.port}/`,
+        { pool },
+      );
+      assert.equal(await web.text(), "secure");
+
+      using untrusted = new HTTPSConnection("127.0.0.1", listener.addr.port);
+      await assert.rejects(untrusted.request("GET", "/"), (e) => {
+        assert.ok(e instanceof HTTPException);
+        assert.equal(e.code, "TLS_HANDSHAKE_FAILED");
+        return true;
+      });
+    } finally {
+      listener.close();
+      await serving;
+    }
+  },
+});
+
+Deno.test("HTTPSConnection defaults to port 443", () => {
+  assert.equal(new HTTPSConnection("example.test").port, 443);
+});
