@@ -13,11 +13,34 @@
 import { ResponseParser } from "../http1/response_parser.ts";
 import type { ResponseEvent } from "../http1/events.ts";
 import type { Limits } from "../http1/limits.ts";
-import { toNetError } from "../net/errors.ts";
-import { ReadTimeout, RemoteDisconnected } from "./errors.ts";
+import { TimeoutError, toNetError } from "../net/errors.ts";
+import { connectTcp } from "../net/tcp.ts";
+import { ConnectTimeout, ReadTimeout, RemoteDisconnected } from "./errors.ts";
 
 /** Default size of the reused read buffer. */
 export const READ_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * Opens a TCP connection with Nagle off; a connect timeout becomes the
+ * client's `ConnectTimeout` (with net's `TimeoutError` as its cause).
+ */
+export async function dialTcp(
+  address: { hostname: string; port: number },
+  timeoutMs: number | undefined,
+): Promise<Deno.Conn> {
+  try {
+    return await connectTcp({
+      ...address,
+      noDelay: true,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    });
+  } catch (error) {
+    if (error instanceof TimeoutError) {
+      throw new ConnectTimeout(timeoutMs, address, { cause: error });
+    }
+    throw error;
+  }
+}
 
 let nextId = 1;
 

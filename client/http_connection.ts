@@ -18,9 +18,8 @@
 import { assertValidField, serializeRequestHead } from "../http1/serializer.ts";
 import type { Limits } from "../http1/limits.ts";
 import type { ResponseHead } from "../http1/events.ts";
-import { connectTcp } from "../net/tcp.ts";
-import { ConnectionResetError, TimeoutError } from "../net/errors.ts";
-import { Transport } from "./_transport.ts";
+import { ConnectionResetError } from "../net/errors.ts";
+import { dialTcp, Transport } from "./_transport.ts";
 import { type ByteWriter, LineSink, pyBytesRepr } from "./_sink.ts";
 import {
   IDEMPOTENT_METHODS,
@@ -33,7 +32,6 @@ import {
 import {
   CannotSendHeader,
   CannotSendRequest,
-  ConnectTimeout,
   HTTPException,
   ImproperConnectionState,
   InvalidURL,
@@ -281,19 +279,7 @@ export class HTTPConnection {
     const address = { hostname: this.host, port: this.port };
     const timeoutMs = this.timeout === null ? undefined : this.timeout * 1000;
     const started = performance.now();
-    let conn: Deno.Conn;
-    try {
-      conn = await connectTcp({
-        ...address,
-        noDelay: true,
-        ...(timeoutMs === undefined ? {} : { timeoutMs }),
-      });
-    } catch (error) {
-      if (error instanceof TimeoutError) {
-        throw new ConnectTimeout(timeoutMs, address, { cause: error });
-      }
-      throw error;
-    }
+    let conn: Deno.Conn = await dialTcp(address, timeoutMs);
     try {
       let serverName = this.host;
       if (this.#tunnel !== null) {

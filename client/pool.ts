@@ -16,9 +16,8 @@
 
 import { serializeRequestHead } from "../http1/serializer.ts";
 import type { Limits } from "../http1/limits.ts";
-import { connectTcp } from "../net/tcp.ts";
-import { ConnectionResetError, TimeoutError } from "../net/errors.ts";
-import { Transport } from "./_transport.ts";
+import { ConnectionResetError } from "../net/errors.ts";
+import { dialTcp, Transport } from "./_transport.ts";
 import {
   IDEMPOTENT_METHODS,
   join,
@@ -27,12 +26,7 @@ import {
   type RequestBody,
   writeStream,
 } from "./_body.ts";
-import {
-  ConnectTimeout,
-  HTTPException,
-  InvalidURL,
-  RemoteDisconnected,
-} from "./errors.ts";
+import { HTTPException, InvalidURL, RemoteDisconnected } from "./errors.ts";
 import { HTTPResponse, type ResponseChannel } from "./http_response.ts";
 import type { Trace, TraceExchange } from "./trace.ts";
 import type { HeadersInput } from "./http_connection.ts";
@@ -280,19 +274,7 @@ export class Pool {
   ): Promise<PoolConn> {
     const address = { hostname: origin.hostname, port: origin.port };
     const started = performance.now();
-    let conn: Deno.Conn;
-    try {
-      conn = await connectTcp({
-        ...address,
-        noDelay: true,
-        ...(timeoutMs === undefined ? {} : { timeoutMs }),
-      });
-    } catch (error) {
-      if (error instanceof TimeoutError) {
-        throw new ConnectTimeout(timeoutMs, address, { cause: error });
-      }
-      throw error;
-    }
+    let conn: Deno.Conn = await dialTcp(address, timeoutMs);
     if (origin.tls) {
       const caCerts = this.#options.caCerts;
       const tls = await Deno.startTls(conn as Deno.TcpConn, {
