@@ -13,3 +13,24 @@ export function httpDateNow(): string {
   }
   return cachedValue;
 }
+
+/** Month abbreviations as log formats use them ("Jan" … "Dec"). */
+export const MONTH_ABBREVIATIONS: readonly string[] = [
+  "Jan",
+  "Feb",
+  "Mar",
+  "Apr",
+  "May",
+  "Jun",
+  "Jul",
+  "Aug",
+  "Sep",
+  "Oct",
+  "Nov",
+  "Dec",
+];
+
+/** Two-digit zero-padded number for date formats. */
+export function pad2(n: number): string {
+  return n < 10 ? "0" + n : String(n);
+}

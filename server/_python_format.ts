@@ -7,6 +7,8 @@
  * @module
  */
 
+import { MONTH_ABBREVIATIONS, pad2 } from "./_http_date.ts";
+
 /** Values `pyFormat()` accepts: positional arguments or a name mapping. */
 export type PyFormatArgs =
   | readonly unknown[]
@@ -198,25 +200,6 @@ export function escapeLogControls(message: string): string {
   });
 }
 
-const MONTHS = [
-  "Jan",
-  "Feb",
-  "Mar",
-  "Apr",
-  "May",
-  "Jun",
-  "Jul",
-  "Aug",
-  "Sep",
-  "Oct",
-  "Nov",
-  "Dec",
-];
-
-function pad2(n: number): string {
-  return n < 10 ? "0" + n : String(n);
-}
-
 /**
  * `log_date_time_string()`: local time as `22/Nov/2026 10:00:00`.
  *
@@ -232,7 +215,7 @@ function pad2(n: number): string {
  * ```
  */
 export function logDateTime(date: Date = new Date()): string {
-  return `${pad2(date.getDate())}/${MONTHS[date.getMonth()]}/${
+  return `${pad2(date.getDate())}/${MONTH_ABBREVIATIONS[date.getMonth()]}/${
     String(date.getFullYear()).padStart(4, "0")
   } ${pad2(date.getHours())}:${pad2(date.getMinutes())}:${
     pad2(date.getSeconds())

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { MONTH_ABBREVIATIONS, pad2 } from "./_http_date.ts";
+
 /** One served request, as the access-log hook receives it. */
 export interface AccessLogEntry {
   /** The client's address. */
@@ -26,25 +28,6 @@ export interface AccessLogEntry {
   user?: string | undefined;
 }
 
-const MONTHS = [
-  "Jan",
-  "Feb",
-  "Mar",
-  "Apr",
-  "May",
-  "Jun",
-  "Jul",
-  "Aug",
-  "Sep",
-  "Oct",
-  "Nov",
-  "Dec",
-];
-
-function pad(n: number): string {
-  return n < 10 ? "0" + n : String(n);
-}
-
 /**
  * Formats a date as the Common Log Format does: `10/Oct/2000:13:55:36 +0000` (UTC).
  *
@@ -60,11 +43,11 @@ function pad(n: number): string {
  * ```
  */
 export function formatLogTime(date: Date): string {
-  return `${pad(date.getUTCDate())}/${
-    MONTHS[date.getUTCMonth()]
-  }/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${
-    pad(date.getUTCMinutes())
-  }:${pad(date.getUTCSeconds())} +0000`;
+  return `${pad2(date.getUTCDate())}/${
+    MONTH_ABBREVIATIONS[date.getUTCMonth()]
+  }/${date.getUTCFullYear()}:${pad2(date.getUTCHours())}:${
+    pad2(date.getUTCMinutes())
+  }:${pad2(date.getUTCSeconds())} +0000`;
 }
 
 /**
