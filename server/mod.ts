@@ -37,3 +37,6 @@ export * from "./middleware/body_limit.ts";
 export * from "./middleware/timeout.ts";
 export * from "./middleware/basic_auth.ts";
 export * from "./middleware/compress.ts";
+export * from "./memory_conn.ts";
+export * from "./python_route.ts";
+export * from "./middleware/serve_static.ts";
