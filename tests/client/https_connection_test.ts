@@ -3,49 +3,10 @@ import { HTTPSConnection } from "../../client/http_connection.ts";
 import { HTTPException } from "../../client/errors.ts";
 import { Pool } from "../../client/pool.ts";
 import { request } from "../../client/request.ts";
+import { testCertificate } from "../server/_tls.ts";
 
-// A self-signed certificate for 127.0.0.1/localhost, made with openssl.
-async function makeCert(): Promise<{ cert: string; key: string } | null> {
-  const dir = await Deno.makeTempDir();
-  try {
-    const out = await new Deno.Command("openssl", {
-      args: [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        "-addext",
-        "basicConstraints=critical,CA:FALSE",
-        "-keyout",
-        `${dir}/key.pem`,
-        "-out",
-        `${dir}/cert.pem`,
-      ],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    if (!out.success) return null;
-    return {
-      cert: await Deno.readTextFile(`${dir}/cert.pem`),
-      key: await Deno.readTextFile(`${dir}/key.pem`),
-    };
-  } catch {
-    return null;
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-const tls = await makeCert();
+// A throwaway self-signed certificate, shared with the server TLS tests.
+const tls = await testCertificate();
 
 Deno.test({
   name: "HTTPSConnection talks TLS with caCerts and a server name override",
