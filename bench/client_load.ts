@@ -85,6 +85,53 @@ interface Scenario {
 
 const url = (port: number) => `http://127.0.0.1:${port}/`;
 
+// The peers that run at several concurrencies, one function each.
+function requestScenario(concurrency: number, label: string): Scenario {
+  return {
+    name: `h1 request(), ${label}`,
+    concurrency,
+    setup(port) {
+      const pool = new Pool({ maxConnectionsPerOrigin: concurrency });
+      return {
+        one: async () => {
+          await (await request(url(port), { pool })).arrayBuffer();
+        },
+        close: () => pool.close(),
+      };
+    },
+  };
+}
+
+function fetchScenario(concurrency: number, label: string): Scenario {
+  return {
+    name: `fetch, ${label}`,
+    concurrency,
+    setup(port) {
+      const client = Deno.createHttpClient({});
+      return {
+        one: async () => {
+          await (await fetch(url(port), { client })).arrayBuffer();
+        },
+        close: () => client.close(),
+      };
+    },
+  };
+}
+
+function nodeScenario(concurrency: number, label: string): Scenario {
+  return {
+    name: `node:http, ${label}`,
+    concurrency,
+    setup(port) {
+      const agent = new http.Agent({
+        keepAlive: true,
+        maxSockets: concurrency,
+      });
+      return { one: () => nodeGet(agent, port), close: () => agent.destroy() };
+    },
+  };
+}
+
 const SCENARIOS: Scenario[] = [
   {
     // The floor: fixed request bytes, response read until its known last
@@ -130,40 +177,9 @@ const SCENARIOS: Scenario[] = [
       };
     },
   },
-  {
-    name: "h1 request(), sequential",
-    concurrency: 1,
-    setup(port) {
-      const pool = new Pool();
-      return {
-        one: async () => {
-          await (await request(url(port), { pool })).arrayBuffer();
-        },
-        close: () => pool.close(),
-      };
-    },
-  },
-  {
-    name: "fetch, sequential",
-    concurrency: 1,
-    setup(port) {
-      const client = Deno.createHttpClient({});
-      return {
-        one: async () => {
-          await (await fetch(url(port), { client })).arrayBuffer();
-        },
-        close: () => client.close(),
-      };
-    },
-  },
-  {
-    name: "node:http, sequential",
-    concurrency: 1,
-    setup(port) {
-      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-      return { one: () => nodeGet(agent, port), close: () => agent.destroy() };
-    },
-  },
+  requestScenario(1, "sequential"),
+  fetchScenario(1, "sequential"),
+  nodeScenario(1, "sequential"),
   {
     name: "h1 Pool, 50 in flight",
     concurrency: 50,
@@ -178,40 +194,9 @@ const SCENARIOS: Scenario[] = [
       };
     },
   },
-  {
-    name: "h1 request(), 50 in flight",
-    concurrency: 50,
-    setup(port) {
-      const pool = new Pool({ maxConnectionsPerOrigin: 50 });
-      return {
-        one: async () => {
-          await (await request(url(port), { pool })).arrayBuffer();
-        },
-        close: () => pool.close(),
-      };
-    },
-  },
-  {
-    name: "fetch, 50 in flight",
-    concurrency: 50,
-    setup(port) {
-      const client = Deno.createHttpClient({});
-      return {
-        one: async () => {
-          await (await fetch(url(port), { client })).arrayBuffer();
-        },
-        close: () => client.close(),
-      };
-    },
-  },
-  {
-    name: "node:http, 50 in flight",
-    concurrency: 50,
-    setup(port) {
-      const agent = new http.Agent({ keepAlive: true, maxSockets: 50 });
-      return { one: () => nodeGet(agent, port), close: () => agent.destroy() };
-    },
-  },
+  requestScenario(50, "50 in flight"),
+  fetchScenario(50, "50 in flight"),
+  nodeScenario(50, "50 in flight"),
   {
     name: "h1 Pool, pipelined ×16 (1 connection)",
     concurrency: 16,
@@ -226,19 +211,7 @@ const SCENARIOS: Scenario[] = [
       };
     },
   },
-  {
-    name: "fetch, 16 in flight",
-    concurrency: 16,
-    setup(port) {
-      const client = Deno.createHttpClient({});
-      return {
-        one: async () => {
-          await (await fetch(url(port), { client })).arrayBuffer();
-        },
-        close: () => client.close(),
-      };
-    },
-  },
+  fetchScenario(16, "16 in flight"),
 ];
 
 function loadAverage(): string {
