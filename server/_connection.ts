@@ -34,6 +34,8 @@ const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 const OUT_BUFFER_BYTES = 16 * 1024;
 const SMALL_WRITE_BYTES = 4 * 1024;
 const MAX_POOLED_BUFFERS = 1024;
+// Where lingering connections discard input; shared, nobody reads it.
+const LINGER_SCRATCH = new Uint8Array(16 * 1024);
 const encoder = new TextEncoder();
 // Output buffers of connections that are between requests, for reuse.
 const outBufferPool: Uint8Array[] = [];
@@ -45,12 +47,28 @@ function takeOutBuffer(): Uint8Array {
 /** What a handler face does with one request. */
 export type Dispatch = (head: RequestHead, exchange: Exchange) => Promise<void>;
 
+/** A response the engine sent on its own (a malformed request, a timeout). */
+export interface CannedResponse {
+  /** The client's address. */
+  remoteAddr: Deno.NetAddr;
+  /** The request's head when it parsed, else null (a bad request line). */
+  head: RequestHead | null;
+  /** Why: its `statusHint` is the status sent. */
+  error: ProtocolError;
+  /** Response body bytes sent. */
+  bodyBytes: number;
+  /** When the engine answered (ms since the epoch). */
+  time: number;
+}
+
 /** The engine-wide state a connection consults. */
 export interface EngineState {
   readonly limits: Readonly<ServerLimits>;
   readonly shuttingDown: boolean;
   /** Called with errors the engine swallowed (peer resets, failed writes). */
   reportError(error: unknown): void;
+  /** Called after the engine answered a request itself. */
+  reportCanned(response: CannedResponse): void;
 }
 
 /** The raw socket and the bytes read past the request head, for upgrades. */
@@ -137,6 +155,17 @@ export class Exchange {
   }
 
   /**
+   * Calls `onGone` once if the peer closes or resets the connection before
+   * this exchange ends (Go's request context, `Deno.serve`'s
+   * `request.signal`). Watching costs one extra read, started once the
+   * request body has been read; bytes it brings (a pipelined request) are
+   * kept for the next exchange.
+   */
+  watchPeerGone(onGone: () => void): void {
+    this.#connection.watchPeerGone(onGone);
+  }
+
+  /**
    * Takes the raw socket over (WebSocket, CONNECT tunnels): the engine stops
    * reading, flushes what it queued and never touches the socket again.
    */
@@ -177,6 +206,10 @@ export class Connection {
   #continueSent = false;
   #responseStarted = false;
   #bodyError: ProtocolError | null = null;
+  // Peer-gone watching for the current exchange (see Exchange.watchPeerGone).
+  #onPeerGone: (() => void) | null = null;
+  #peerGone = false;
+  #readAhead: Promise<boolean> | null = null;
 
   constructor(
     conn: Deno.Conn,
@@ -234,6 +267,50 @@ export class Connection {
     } catch {
       // Already closed by the peer or a failed write.
     }
+    this.#notifyPeerGone();
+  }
+
+  watchPeerGone(onGone: () => void): void {
+    if (this.#peerGone || this.#closed) {
+      onGone();
+      return;
+    }
+    this.#onPeerGone = onGone;
+    this.#maybeReadAhead();
+  }
+
+  #notifyPeerGone(): void {
+    this.#peerGone = true;
+    const onGone = this.#onPeerGone;
+    this.#onPeerGone = null;
+    onGone?.();
+  }
+
+  // While a watched handler runs, keep one read pending so a close is seen.
+  // Not for Upgrade requests: their bytes belong to whoever takes the socket.
+  #maybeReadAhead(): void {
+    if (
+      !this.#bodyDone && this.#head?.framing.kind === "none" &&
+      this.#parser.next().kind === "end"
+    ) {
+      // No body to wait for: take its end now (no I/O involved).
+      this.#bodyDone = true;
+    }
+    if (
+      this.#onPeerGone === null || this.#readAhead !== null ||
+      !this.#bodyDone || this.#detached || this.#closed ||
+      this.#parser.eofReceived || this.#head?.upgrade != null
+    ) {
+      return;
+    }
+    const reading = this.#fill(new Uint8Array(HEAD_BUFFER_BYTES)).then(
+      (alive) => {
+        this.#readAhead = null;
+        if (!alive || this.#parser.eofReceived) this.#notifyPeerGone();
+        return alive;
+      },
+    );
+    this.#readAhead = reading;
   }
 
   /** Called by the engine's sweep: enforce the current deadline. */
@@ -279,6 +356,9 @@ export class Connection {
     } catch {
       // TLS connections before the handshake may not support it.
     }
+    // Whether the client may still be sending when we end: then close in
+    // stages so our last response is not lost to a reset.
+    let linger = false;
     try {
       while (!this.#closed) {
         const head = await this.#readHead();
@@ -288,30 +368,73 @@ export class Connection {
         this.#startBody();
         const rejection = this.#rejectEarly(head);
         if (rejection !== null) {
-          await this.#sendCannedAndClose(rejection);
+          await this.#sendCanned(rejection);
+          linger = true;
           break;
         }
-        await this.#dispatch(head, exchange);
+        try {
+          await this.#dispatch(head, exchange);
+        } finally {
+          this.#onPeerGone = null;
+        }
         if (this.#detached) return;
         if (this.#bodyError !== null && exchange.bytesWritten === 0) {
-          await this.#sendCannedAndClose(this.#bodyError);
+          await this.#sendCanned(this.#bodyError);
+          linger = true;
           break;
         }
         const keep = exchange.keepAlive && head.upgrade !== "connect" &&
           await this.#finishBody();
-        if (!keep) break;
+        if (!keep) {
+          linger = !this.#bodyDone || this.#parser.bufferedBytes > 0;
+          break;
+        }
         this.#head = null;
       }
       await this.flush();
     } catch (error) {
       if (error instanceof ProtocolError) {
-        await this.#sendCannedAndClose(error);
+        await this.#sendCanned(error);
+        linger = true;
       } else if (!this.#closed) {
         this.#engine.reportError(error);
       }
     } finally {
       this.#deadlineKind = null;
+      if (linger && !this.#closed && !this.#peerGone) {
+        await this.#lingeringClose();
+      }
       this.close();
+    }
+  }
+
+  // RFC 9112 §9.6: half-close, then read and discard what the client still
+  // sends until it closes too (or lingerTimeoutMs passes). Closing with
+  // unread input would send a reset, which can destroy our last response
+  // in the client's receive buffer before it reads it.
+  async #lingeringClose(): Promise<void> {
+    if (this.#closed || this.#parser.eofReceived) return;
+    try {
+      await this.flush();
+      await this.conn.closeWrite();
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => this.close(), this.limits.lingerTimeoutMs);
+    Deno.unrefTimer(timer);
+    try {
+      // One read at a time: a peer-gone watch may still be reading.
+      if (this.#readAhead !== null) await this.#readAhead;
+      while (
+        !this.#closed && !this.#parser.eofReceived &&
+        await this.conn.read(LINGER_SCRATCH) !== null
+      ) {
+        // Discarded.
+      }
+    } catch {
+      // Reset or closed by the timer: done either way.
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -375,6 +498,11 @@ export class Connection {
         waitingSince = true;
         this.#idle = false;
         this.#setDeadline("head", this.limits.headersTimeoutMs);
+      }
+      if (this.#readAhead !== null) {
+        // A peer-gone watch is reading already; take what it brings.
+        if (!await this.#readAhead) return null;
+        continue;
       }
       const buffer = this.#burst
         ? new Uint8Array(BURST_BUFFER_BYTES)
@@ -460,6 +588,7 @@ export class Connection {
         case "end":
           this.#bodyDone = true;
           if (this.#deadlineKind === "body") this.#deadlineKind = null;
+          this.#maybeReadAhead();
           return null;
         case "need-data": {
           if (this.#deadlineKind !== "body") {
@@ -645,6 +774,13 @@ export class Connection {
   }
 
   async #sendCannedAndClose(error: ProtocolError): Promise<void> {
+    await this.#sendCanned(error);
+    this.close();
+  }
+
+  // Queues a canned error response after whatever is queued, flushes, and
+  // tells the engine. The caller closes.
+  async #sendCanned(error: ProtocolError): Promise<void> {
     if (this.#closed) return;
     const status = error.statusHint;
     const body = `${reasonPhrase(status)}: ${error.message}\n`;
@@ -662,8 +798,15 @@ export class Connection {
       await this.flush();
     } catch {
       // The peer is gone; nothing more to tell it.
+      return;
     }
-    this.close();
+    this.#engine.reportCanned({
+      remoteAddr: this.remoteAddr,
+      head: this.#head,
+      error,
+      bodyBytes: bytes.length,
+      time: Date.now(),
+    });
   }
 }
 

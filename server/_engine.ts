@@ -11,7 +11,12 @@
  *   draining   shutdownTimeoutMs passes   finished (the rest force-closed)
  */
 
-import { Connection, type Dispatch, type EngineState } from "./_connection.ts";
+import {
+  type CannedResponse,
+  Connection,
+  type Dispatch,
+  type EngineState,
+} from "./_connection.ts";
 import { resolveServerLimits, type ServerLimits } from "./options.ts";
 
 /** How the engine reports errors it handled itself. */
@@ -21,6 +26,8 @@ export type ErrorSink = (error: unknown) => void;
 export interface EngineOptions {
   limits?: Partial<ServerLimits>;
   onInternalError?: ErrorSink;
+  /** Told about each response the engine sent itself (for access logs). */
+  onCannedResponse?: (response: CannedResponse) => void;
 }
 
 /** Accepts connections from a listener and runs each with a dispatch. */
@@ -29,6 +36,7 @@ export class Engine implements EngineState {
   readonly #connections = new Set<Connection>();
   readonly #dispatch: Dispatch;
   readonly #onInternalError: ErrorSink;
+  readonly #onCannedResponse: ((response: CannedResponse) => void) | undefined;
   readonly #finished: Promise<void>;
   #resolveFinished!: () => void;
   #listener: Deno.Listener | null = null;
@@ -43,6 +51,7 @@ export class Engine implements EngineState {
     this.limits = resolveServerLimits(options.limits);
     this.#dispatch = dispatch;
     this.#onInternalError = options.onInternalError ?? (() => {});
+    this.#onCannedResponse = options.onCannedResponse;
     this.#finished = new Promise((resolve) => this.#resolveFinished = resolve);
   }
 
@@ -63,6 +72,14 @@ export class Engine implements EngineState {
   reportError(error: unknown): void {
     if (isPeerGone(error)) return;
     this.#onInternalError(error);
+  }
+
+  reportCanned(response: CannedResponse): void {
+    try {
+      this.#onCannedResponse?.(response);
+    } catch (error) {
+      this.#onInternalError(error);
+    }
   }
 
   /** Starts accepting from `listener` in the background. */

@@ -46,10 +46,29 @@ class LazyRequest {
   #url: string | null = null;
   #headers: Headers | null = null;
   #real: Request | null = null;
+  #abort: AbortController | null = null;
 
   constructor(head: RequestHead, exchange: Exchange) {
     this.#head = head;
     this.#exchange = exchange;
+  }
+
+  /**
+   * Aborts when the client closes or resets the connection before the
+   * response is done (as `Deno.serve` without its legacy abort-on-success;
+   * use `info.completed` to learn that the response was sent).
+   */
+  get signal(): AbortSignal {
+    if (this.#abort === null) {
+      const abort = new AbortController();
+      this.#abort = abort;
+      this.#exchange.watchPeerGone(() =>
+        abort.abort(
+          new DOMException("The client closed the connection", "AbortError"),
+        )
+      );
+    }
+    return this.#abort.signal;
   }
 
   get method(): string {
@@ -71,6 +90,8 @@ class LazyRequest {
     const head = this.#head;
     const method = head.method;
     const init: RequestInit = { method, headers: this.headers };
+    // Copies of the real Request (clone(), new Request(req)) follow it.
+    if (this.#abort !== null) init.signal = this.#abort.signal;
     // GET and HEAD cannot carry a body in a Request; the engine drains any.
     if (
       head.framing.kind !== "none" && method !== "GET" && method !== "HEAD"

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { ProtocolError } from "../http1/errors.ts";
 import { MONTH_ABBREVIATIONS, pad2 } from "./_http_date.ts";
 
 /** One served request, as the access-log hook receives it. */
@@ -12,11 +13,11 @@ export interface AccessLogEntry {
   remoteAddr: Deno.NetAddr;
   /** When the request head arrived. */
   time: Date;
-  /** The method. */
+  /** The method; "" when the request line could not be parsed. */
   method: string;
-  /** The request-target as sent. */
+  /** The request-target as sent; "" when unparsed. */
   target: string;
-  /** "HTTP/1.0" or "HTTP/1.1". */
+  /** "HTTP/1.0" or "HTTP/1.1"; "" when unparsed. */
   version: string;
   /** The response status. */
   status: number;
@@ -26,6 +27,16 @@ export interface AccessLogEntry {
   durationMs: number;
   /** The authenticated user, when a middleware set one. */
   user?: string | undefined;
+  /**
+   * Set when the engine answered by itself: a malformed request, a limit or
+   * a timeout (`status` is `error.statusHint`).
+   */
+  error?: ProtocolError | undefined;
+  /**
+   * Set when an `onUpgrade` hook took the socket; `status` is then 101 (or
+   * 200 for CONNECT), what the hook is expected to send.
+   */
+  upgraded?: boolean | undefined;
 }
 
 /**
@@ -72,9 +83,10 @@ export function formatLogTime(date: Date): string {
  * ```
  */
 export function formatCommonLog(entry: AccessLogEntry): string {
+  const requestLine = entry.method === ""
+    ? "-"
+    : `${entry.method} ${entry.target} ${entry.version}`;
   return `${entry.remoteAddr.hostname} - ${entry.user ?? "-"} [${
     formatLogTime(entry.time)
-  }] "${entry.method} ${entry.target} ${entry.version}" ${entry.status} ${
-    entry.bodyBytes ?? "-"
-  }`;
+  }] "${requestLine}" ${entry.status} ${entry.bodyBytes ?? "-"}`;
 }

@@ -19,7 +19,7 @@ import type { RequestHead } from "../http1/events.ts";
 import { toNetError } from "../net/errors.ts";
 import type { Exchange } from "./_connection.ts";
 import { Engine } from "./_engine.ts";
-import { pyStr } from "./_python_format.ts";
+import { escapeLogControls, logDateTime, pyStr } from "./_python_format.ts";
 import { RUN } from "./_python_symbols.ts";
 import type { ServerLimits } from "./options.ts";
 import type {
@@ -388,6 +388,22 @@ export class HTTPServer implements AsyncDisposable {
                 error instanceof Error ? error.message : String(error)
               }\n`,
             ),
+          // Python logs its own error replies with log_error and
+          // log_request; the engine's canned replies get the same two lines.
+          onCannedResponse: ({ remoteAddr, head, error }) => {
+            const prefix = `${remoteAddr.hostname} - - [${logDateTime()}] `;
+            const line = head === null
+              ? "-"
+              : `${head.method} ${head.target} ${head.version}`;
+            this.log_write(
+              prefix +
+                escapeLogControls(
+                  `code ${error.statusHint}, message ${error.message}`,
+                ) + "\n" +
+                prefix + escapeLogControls(`"${line}" ${error.statusHint} -`) +
+                "\n",
+            );
+          },
         },
       );
       this.#engine.startSweep();

@@ -11,7 +11,12 @@
  */
 
 import { Engine } from "./_engine.ts";
-import { type ServeHandler, type ServeOptions, webDispatch } from "./serve.ts";
+import {
+  type ServeHandler,
+  type ServeOptions,
+  webDispatch,
+  webEngineOptions,
+} from "./serve.ts";
 
 /** Unread bytes an end holds before its peer's writes wait. */
 export const MEMORY_CONN_HIGH_WATER_BYTES = 64 * 1024;
@@ -361,12 +366,10 @@ export async function exchangeRaw(
   options: ExchangeRawOptions = {},
 ): Promise<Uint8Array> {
   const bytes = typeof raw === "string" ? encodeLatin1Loose(raw) : raw;
-  const engine = new Engine(webDispatch(handler, options), {
-    ...(options.limits ? { limits: options.limits } : {}),
-    ...(options.onInternalError
-      ? { onInternalError: options.onInternalError }
-      : {}),
-  });
+  const engine = new Engine(
+    webDispatch(handler, options),
+    webEngineOptions(options),
+  );
   const [client, server] = memoryConnPair();
   const served = engine.serveConnection(server, options.secure ?? false);
   const step = options.chunkBytes !== undefined && options.chunkBytes > 0

@@ -29,6 +29,13 @@ export interface ServerLimits {
   maxRequestsPerConnection: number;
   /** How long `shutdown()` lets in-flight requests finish before closing their connections. */
   shutdownTimeoutMs: number;
+  /**
+   * After an error response (or one that left request bytes unread), how long
+   * the server keeps reading and discarding what the client still sends
+   * before it closes (RFC 9112 §9.6 "staged close"), so the client can read
+   * the response instead of getting a reset.
+   */
+  lingerTimeoutMs: number;
 }
 
 /**
@@ -55,12 +62,15 @@ export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxBodyBytes: 64 * 1024 * 1024,
   // A few small unread bodies are cheaper to skip than a new TCP handshake.
   maxDrainBytes: 256 * 1024,
-  // Well under a raised fd limit; each idle connection costs a 16 KiB read buffer.
+  // Well under a raised fd limit; an idle connection costs about 12 KiB (bench/RESULTS.md).
   maxConnections: 16_384,
   // No cap, as in Node.js, Go and Deno.serve: a cap costs well-behaved
   // clients a reconnect and bounds nothing an idle timeout does not.
   maxRequestsPerConnection: 0,
   shutdownTimeoutMs: 10_000,
+  // Go waits 500 ms; nginx reads for up to 5 s between packets. Loopback and
+  // LAN clients finish sending within this; a slow uploader is cut off.
+  lingerTimeoutMs: 2_000,
 });
 
 /**

@@ -5,10 +5,14 @@
  */
 
 import type { RequestHead } from "../http1/events.ts";
-import type { Exchange, TakenOverConnection } from "./_connection.ts";
+import type {
+  CannedResponse,
+  Exchange,
+  TakenOverConnection,
+} from "./_connection.ts";
 
 export type { TakenOverConnection } from "./_connection.ts";
-import { Engine } from "./_engine.ts";
+import { Engine, type EngineOptions } from "./_engine.ts";
 import { writeWebResponse } from "./_web_response.ts";
 import { createWebRequest } from "./_web_request.ts";
 import type { AccessLogEntry } from "./access_log.ts";
@@ -199,13 +203,10 @@ export function serve(
       key: options.key ?? "",
     })
     : Deno.listen({ ...listenOptions, transport: "tcp" });
-  const dispatch = webDispatch(handler, options);
-  const engine = new Engine(dispatch, {
-    ...(options.limits ? { limits: options.limits } : {}),
-    ...(options.onInternalError
-      ? { onInternalError: options.onInternalError }
-      : {}),
-  });
+  const engine = new Engine(
+    webDispatch(handler, options),
+    webEngineOptions(options),
+  );
   engine.start(listener, secure);
   const server = new WebServer(engine, listener);
   const addr = listener.addr as Deno.NetAddr;
@@ -221,6 +222,38 @@ export function serve(
 }
 
 /**
+ * The engine options `serve()` derives from its own: limits, the internal
+ * error sink, and canned 4xx/5xx responses reported to `onAccess`.
+ *
+ * @internal
+ */
+export function webEngineOptions(options: ServeOptions): EngineOptions {
+  const onAccess = options.onAccess;
+  return {
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.onInternalError
+      ? { onInternalError: options.onInternalError }
+      : {}),
+    ...(onAccess
+      ? {
+        onCannedResponse: (canned: CannedResponse) =>
+          onAccess({
+            remoteAddr: canned.remoteAddr,
+            time: new Date(canned.time),
+            method: canned.head?.method ?? "",
+            target: canned.head?.target ?? "",
+            version: canned.head?.version ?? "",
+            status: canned.error.statusHint,
+            bodyBytes: canned.bodyBytes,
+            durationMs: 0,
+            error: canned.error,
+          }),
+      }
+      : {}),
+  };
+}
+
+/**
  * The dispatch that runs a Web handler for each request.
  *
  * @internal
@@ -232,6 +265,7 @@ export function webDispatch(
   const onError = options.onError ?? defaultOnError;
   const onUpgrade = options.onUpgrade;
   const onAccess = options.onAccess;
+  const onInternalError = options.onInternalError ?? defaultOnUpgradeError;
   return async (head, exchange) => {
     const started = onAccess ? Date.now() : 0;
     let settle: ((error?: unknown) => void) | null = null;
@@ -271,7 +305,21 @@ export function webDispatch(
     }
     if (head.upgrade !== null && onUpgrade !== undefined) {
       const socket = await exchange.takeOver();
-      await onUpgrade(request, socket, info);
+      // The socket is the application's now: the engine neither waits for
+      // it (shutdown and `finished` do not) nor closes it, unless the hook
+      // fails.
+      void runUpgrade(onUpgrade, request, socket, info, onInternalError);
+      onAccess?.({
+        remoteAddr: exchange.remoteAddr,
+        time: new Date(started),
+        method: head.method,
+        target: head.target,
+        version: head.version,
+        status: head.upgrade === "connect" ? 200 : 101,
+        bodyBytes: null,
+        durationMs: Date.now() - started,
+        upgraded: true,
+      });
       return;
     }
     let response: Response;
@@ -321,6 +369,35 @@ export function webDispatch(
       });
     }
   };
+}
+
+async function runUpgrade(
+  onUpgrade: UpgradeHandler,
+  request: Request,
+  socket: TakenOverConnection,
+  info: ServeHandlerInfo,
+  onInternalError: (error: unknown) => void,
+): Promise<void> {
+  try {
+    await onUpgrade(request, socket, info);
+  } catch (error) {
+    try {
+      socket.conn.close();
+    } catch {
+      // The hook closed it already.
+    }
+    onInternalError(error);
+  }
+}
+
+function defaultOnUpgradeError(error: unknown): void {
+  Deno.stderr.writeSync(
+    encoder.encode(
+      `Error in upgrade handler: ${
+        error instanceof Error ? error.stack ?? error.message : String(error)
+      }\n`,
+    ),
+  );
 }
 
 async function onErrorResponse(

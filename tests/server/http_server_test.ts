@@ -224,3 +224,21 @@ Deno.test("HTTPServer answers malformed requests itself without calling the hand
   }, quiet);
   assert.equal(called, false);
 });
+
+Deno.test("HTTPServer logs the engine's canned error replies like Python's send_error", async () => {
+  await withServer(KeepAliveHandler, async ({ port, log }) => {
+    await using client = await RawClient.connect(port);
+    await client.send("GARBAGE\r\n\r\n");
+    const response = await client.response();
+    assert.equal(response.status, 400);
+    for (let i = 0; i < 50 && log.length < 1; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const text = log.join("");
+    assert.match(
+      text,
+      /^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4} \d\d:\d\d:\d\d\] code 400, message .+\n/,
+    );
+    assert.match(text, /\] "-" 400 -\n$/);
+  });
+});
