@@ -7,14 +7,14 @@
  *
  * ```sh
  * npx -y deno@2.9.6 run --unstable-net --allow-net=127.0.0.1:8000 \
- *   --allow-read=examples/multi_core.ts,server,http1 \
+ *   --allow-read=examples/multi_core.ts,server,http1,net \
  *   examples/multi_core.ts --port=8000 --workers=4
  * ```
  *
  * Run it from the repository root. `--unstable-net`: Deno 2.9 still marks
  * `Deno.listen({ reusePort: true })` unstable. `--allow-read`: a worker
- * loads its module graph under the read permission (this file, server/ and
- * http1/), unlike the main module.
+ * loads its module graph under the read permission (this file, server/,
+ * http1/ and net/), unlike the main module.
  *
  * Then `for i in 1 2 3 4 5 6; do curl -si http://127.0.0.1:8000/ | grep -i x-worker; done`
  * (a new connection per curl; one keep-alive connection stays on one worker).

@@ -19,7 +19,8 @@ export type NetErrorCode =
   | "ENOTFOUND"
   | "ETIMEDOUT"
   | "EUNEXPECTEDEOF"
-  | "ELIMITOVERRUN";
+  | "ELIMITOVERRUN"
+  | "ENOTSUP";
 
 /** What the failing call was doing; names the timeout in messages. */
 export type NetOperation = "listen" | "connect" | "read" | "write" | "send";
@@ -384,6 +385,58 @@ export class LimitOverrunError extends NetError {
     this.name = "LimitOverrunError";
     this.maxBytes = maxBytes;
   }
+}
+
+/**
+ * `reusePort` was asked for but this Deno cannot give it: Deno 2.9 keeps
+ * `Deno.listen({ reusePort: true })` behind `--unstable-net` and, without the
+ * flag, ends the process instead of throwing. h1 checks first and throws
+ * this instead.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ReusePortUnavailableError } from "./errors.ts";
+ *
+ * const error = new ReusePortUnavailableError();
+ * assert.equal(error.code, "ENOTSUP");
+ * assert.match(error.message, /--unstable-net/);
+ * ```
+ */
+export class ReusePortUnavailableError extends NetError {
+  /**
+   * Creates a new `ReusePortUnavailableError`.
+   *
+   * @param options Standard error options.
+   */
+  constructor(options?: ErrorOptions) {
+    super(
+      "Cannot listen with reusePort: run deno with --unstable-net (Deno 2.9 keeps SO_REUSEPORT behind it)",
+      "ENOTSUP",
+      options,
+    );
+    this.name = "ReusePortUnavailableError";
+  }
+}
+
+/**
+ * Whether `Deno.listen({ reusePort: true })` works in this process. Deno
+ * 2.9 exposes it, like `Deno.listenDatagram`, only under `--unstable-net`
+ * (or `--unstable`); without the flag the call would end the process.
+ *
+ * @returns True when reusePort can be used.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { reusePortAvailable } from "./errors.ts";
+ *
+ * assert.equal(typeof reusePortAvailable(), "boolean");
+ * ```
+ */
+export function reusePortAvailable(): boolean {
+  return typeof (Deno as { listenDatagram?: unknown }).listenDatagram ===
+    "function";
 }
 
 /**

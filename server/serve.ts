@@ -13,6 +13,10 @@ import type {
 
 export type { TakenOverConnection } from "./_connection.ts";
 import { Engine, type EngineOptions } from "./_engine.ts";
+import {
+  reusePortAvailable,
+  ReusePortUnavailableError,
+} from "../net/errors.ts";
 import { writeWebResponse } from "./_web_response.ts";
 import { createWebRequest } from "./_web_request.ts";
 import type { AccessLogEntry } from "./access_log.ts";
@@ -49,7 +53,8 @@ export interface ServeOptions {
   signal?: AbortSignal;
   /**
    * Let several processes or workers bind the same port (Linux SO_REUSEPORT;
-   * Deno 2.9 requires `--unstable-net` for it). See examples/multi_core.ts.
+   * Deno 2.9 requires `--unstable-net` for it; without the flag `serve()`
+   * throws `ReusePortUnavailableError`). See examples/multi_core.ts.
    */
   reusePort?: boolean;
   /** Called once listening; default prints `Listening on http://host:port/`. */
@@ -189,6 +194,9 @@ export function serve(
   }
   if (typeof handler !== "function") {
     throw new TypeError("Cannot serve without a handler function");
+  }
+  if (options.reusePort && !reusePortAvailable()) {
+    throw new ReusePortUnavailableError();
   }
   const secure = options.cert !== undefined || options.key !== undefined;
   const listenOptions = {

@@ -10,7 +10,7 @@ Deno.test("multi_core answers every connection from workers sharing one port", a
     permissions: [
       "--unstable-net",
       "--allow-net=127.0.0.1",
-      `--allow-read=${root}examples/multi_core.ts,${root}server,${root}http1`,
+      `--allow-read=${root}examples/multi_core.ts,${root}server,${root}http1,${root}net`,
     ],
     waitFor: /^Listening on http:\/\/127\.0\.0\.1:(\d+)\/ \((\d+) workers\)$/,
     timeoutMs: 60_000,

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { formatCommonLog } from "../../server/access_log.ts";
 import type { AccessLogEntry } from "../../server/access_log.ts";
+import {
+  reusePortAvailable,
+  ReusePortUnavailableError,
+} from "../../net/errors.ts";
 import { serve, type ServeHandlerInfo } from "../../server/serve.ts";
 import { delay, fetchRaw, RawClient, slowStream, startServer } from "./_raw.ts";
 
@@ -399,4 +403,24 @@ Deno.test("serve keeps a lone JSON Content-Type given as a plain object", async 
   const res = await fetchRaw(server.addr.port, GET);
   assert.equal(res.headers.get("content-type"), "application/json");
   assert.equal(res.text, '{"a":1}');
+});
+
+Deno.test("serve with reusePort throws ReusePortUnavailableError without --unstable-net, and binds with it", async () => {
+  const options = {
+    port: 0,
+    hostname: "127.0.0.1",
+    reusePort: true,
+    onListen: () => {},
+  };
+  if (!reusePortAvailable()) {
+    // Deno itself would print a message and end the process here.
+    assert.throws(
+      () => serve(options, () => new Response("x")),
+      (error: unknown) =>
+        error instanceof ReusePortUnavailableError && error.code === "ENOTSUP",
+    );
+    return;
+  }
+  await using server = serve(options, () => new Response("x"));
+  assert.ok(server.addr.port > 0);
 });
