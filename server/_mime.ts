@@ -63,21 +63,32 @@ const TABLE: ReadonlyMap<string, string> = buildTable();
 export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
 
 /**
+ * The extension of a file name or path with its dot (".gz"), or "" when
+ * there is none: Python's `posixpath.splitext(path)[1]`, where a name that
+ * only starts with dots (".bashrc") has no extension.
+ *
+ * @param path a file name or a path ("/" or "\\" separated)
+ * @returns ".ext" as written (case kept), or ""
+ */
+export function extensionOf(path: string): string {
+  const slash = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  const name = path.slice(slash + 1);
+  const dot = name.lastIndexOf(".");
+  // No dot, or only leading dots (".bashrc", "..."): no extension.
+  if (dot <= 0 || /^\.+$/.test(name.slice(0, dot + 1))) return "";
+  return name.slice(dot);
+}
+
+/**
  * The Content-Type for a file name or path, from its last extension
- * (case-insensitive); `application/octet-stream` when unknown. Like
- * Python's `posixpath.splitext`, a name that only starts with a dot
- * (".bashrc") has no extension.
+ * (case-insensitive, see {@linkcode extensionOf});
+ * `application/octet-stream` when unknown.
  *
  * @param path a file name or a "/"-separated path
  * @returns a Content-Type value, with `; charset=utf-8` for text types
  */
 export function contentTypeFor(path: string): string {
-  const slash = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
-  const name = path.slice(slash + 1);
-  const dot = name.lastIndexOf(".");
-  // No dot, or only leading dots (".bashrc", "..."): no extension.
-  if (dot <= 0 || /^\.+$/.test(name.slice(0, dot + 1))) {
-    return DEFAULT_CONTENT_TYPE;
-  }
-  return TABLE.get(name.slice(dot + 1).toLowerCase()) ?? DEFAULT_CONTENT_TYPE;
+  const ext = extensionOf(path);
+  if (ext === "") return DEFAULT_CONTENT_TYPE;
+  return TABLE.get(ext.slice(1).toLowerCase()) ?? DEFAULT_CONTENT_TYPE;
 }

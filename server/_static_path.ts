@@ -1,10 +1,13 @@
 /**
  * URL path → safe relative path segments, for static file serving. Pure: no
- * file system access. static.ts joins the segments under the root and then
- * checks containment again (defence in depth).
+ * file system access (string work only). `locateUrlPath()` joins the
+ * segments under the root and checks containment again (defence in depth);
+ * it is also the default of `SimpleHTTPRequestHandler.translate_path`.
  *
  * @module
  */
+
+import { join, relative, sep } from "node:path";
 
 /** A request path turned into segments that cannot leave the root. */
 export type UrlPathResult =
@@ -57,4 +60,110 @@ export function resolveUrlPath(
   }
   // Python checks the trailing slash on the raw path (Issue17324).
   return { ok: true, segments, trailingSlash: rawPath.endsWith("/") };
+}
+
+/** A request target split for static serving. */
+export interface SplitTarget {
+  /** The path, still percent-encoded, without query or fragment. */
+  path: string;
+  /** The query without "?", or "". */
+  query: string;
+  /** Path and query as Python's listing shows them (fragment dropped). */
+  display: string;
+}
+
+/**
+ * Splits a request target into path and query: drops a fragment, turns an
+ * absolute-form target into its path, and collapses leading slashes.
+ *
+ * @param target the request target as received
+ * @returns path, query and the listing's display text
+ */
+export function splitTarget(target: string): SplitTarget {
+  let t = target;
+  const hash = t.indexOf("#");
+  if (hash >= 0) t = t.slice(0, hash);
+  if (!t.startsWith("/")) {
+    // absolute-form (RFC 9112 §3.2.2), e.g. from a proxy-style request.
+    try {
+      const url = new URL(t);
+      t = url.pathname + url.search;
+    } catch {
+      t = "/" + t;
+    }
+  }
+  // "//evil.example/" must not become a protocol-relative Location
+  // (CVE-2021-28861); Python 3.11 collapses leading slashes the same way.
+  if (t.startsWith("//")) t = "/" + t.replace(/^\/+/, "");
+  const q = t.indexOf("?");
+  return q < 0
+    ? { path: t, query: "", display: t }
+    : { path: t.slice(0, q), query: t.slice(q + 1), display: t };
+}
+
+/**
+ * Whether `path` is `root` or lies below it (both absolute, normalised).
+ *
+ * @param root the directory
+ * @param path the candidate
+ * @returns true when inside
+ */
+export function isInside(root: string, path: string): boolean {
+  return path === root ||
+    path.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+/** Where a URL path points on disk, or why it points nowhere. */
+export type LocatedPath =
+  | { ok: true; fsPath: string; trailingSlash: boolean }
+  | { ok: false; status: number; reason: string };
+
+/**
+ * Maps a URL path (no query) under `urlRoot` to a file system path under
+ * `root`, with every check of {@linkcode resolveUrlPath} plus containment:
+ * the default of `translate_path`.
+ *
+ * @param path the URL path, still percent-encoded
+ * @param root the served directory, absolute
+ * @param urlRoot URL prefix that maps to `root` ("" or undefined: none)
+ * @param windows apply the Windows rules
+ * @returns the path (without a trailing separator), or 400/404 and why
+ */
+export function locateUrlPath(
+  path: string,
+  root: string,
+  urlRoot: string | undefined,
+  windows: boolean,
+): LocatedPath {
+  const prefix = normaliseUrlRoot(urlRoot);
+  if (prefix !== "" && path !== prefix && !path.startsWith(prefix + "/")) {
+    return { ok: false, status: 404, reason: "File not found" };
+  }
+  const parsed = resolveUrlPath(path.slice(prefix.length), windows);
+  if (!parsed.ok) return { ok: false, status: 400, reason: parsed.reason };
+  const fsPath = join(root, ...parsed.segments);
+  // Defence in depth: resolveUrlPath already removed every "..".
+  if (!isInside(root, fsPath)) {
+    return { ok: false, status: 404, reason: "File not found" };
+  }
+  return { ok: true, fsPath, trailingSlash: parsed.trailingSlash };
+}
+
+function normaliseUrlRoot(urlRoot: string | undefined): string {
+  if (urlRoot === undefined) return "";
+  const trimmed = urlRoot.replace(/^\/+|\/+$/g, "");
+  return trimmed === "" ? "" : "/" + trimmed;
+}
+
+/**
+ * The path segments of `fsPath` below `root`, or null when it is not
+ * inside `root` (a path a `translate_path` override chose elsewhere).
+ *
+ * @param root the served directory, absolute
+ * @param fsPath an absolute, normalised path
+ * @returns the names from `root` down to `fsPath`, or null
+ */
+export function segmentsBelow(root: string, fsPath: string): string[] | null {
+  if (!isInside(root, fsPath)) return null;
+  return relative(root, fsPath).split(sep).filter((s) => s !== "");
 }

@@ -13,7 +13,10 @@
  * Path safety: the path is percent-decoded exactly once; ".", "..", and
  * empty segments are normalised away (never above the root, as in Python);
  * NUL, backslashes, malformed encoding (and ":" on Windows) are refused with
- * 400; the joined path is checked to lie inside `fsRoot`.
+ * 400; the joined path is checked to lie inside `fsRoot`. A `translatePath`
+ * hook (`resolveStatic()` only; `SimpleHTTPRequestHandler.translate_path`)
+ * replaces these checks: its result is trusted like Python's, except that a
+ * path with NUL is still refused with 400.
  *
  * Symlink policy (`symlinks` option): "within-root" (default) follows a
  * symbolic link only when its real path stays inside the real `fsRoot`,
@@ -27,8 +30,15 @@
  */
 
 import { join, resolve, sep } from "node:path";
+import { ProtocolError } from "../http1/errors.ts";
 import { contentTypeFor } from "./_mime.ts";
-import { resolveUrlPath } from "./_static_path.ts";
+import {
+  isInside,
+  type LocatedPath,
+  locateUrlPath,
+  segmentsBelow,
+  splitTarget,
+} from "./_static_path.ts";
 import {
   evaluatePreconditions,
   formatHttpDate,
@@ -72,10 +82,55 @@ export interface ServeDirOptions extends ServeFileOptions {
   urlRoot?: string;
   /** Render an HTML listing for directories without an index (true). */
   showDirListing?: boolean;
-  /** Serve index.html (then index.htm) for a directory (true). */
+  /** Serve an index page (see `indexPages`) for a directory (true). */
   showIndex?: boolean;
+  /** Index page names, tried in order (["index.html", "index.htm"]). */
+  indexPages?: readonly string[];
   /** Symbolic link policy (default "within-root"). */
   symlinks?: SymlinkPolicy;
+}
+
+/**
+ * Options of `resolveStatic()`: `serveDir()`'s plus the hooks through which
+ * `SimpleHTTPRequestHandler` lets a subclass override `translate_path` and
+ * `list_directory` (its `guess_type` arrives as `contentType`).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveStatic } from "./static.ts";
+ *
+ * const root = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${root}/v2.txt`, "second");
+ * const res = await resolveStatic(
+ *   { method: "GET", target: "/latest", header: () => null },
+ *   { fsRoot: root, translatePath: () => `${root}/v2.txt` },
+ * );
+ * assert.deepEqual(res.body, new TextEncoder().encode("second"));
+ * const nul = await resolveStatic(
+ *   { method: "GET", target: "/x", header: () => null },
+ *   { fsRoot: root, translatePath: () => `${root}/v2.txt\0` },
+ * );
+ * assert.equal(nul.status, 400);
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
+export interface ResolveStaticOptions extends ServeDirOptions {
+  /**
+   * Maps the raw request target (path and query, still encoded) to a file
+   * system path, replacing the URL checks and `urlRoot`. The result is
+   * trusted, except that NUL is refused with 400; a trailing "/" means the
+   * URL named a directory (a file there is 404). The symlink policy applies
+   * to results inside `fsRoot`; paths elsewhere are served as given. Throw
+   * `ProtocolError` to answer its `statusHint` (e.g. 400), or a
+   * `Deno.errors.NotFound` / `PermissionDenied` to answer 404 / 403.
+   */
+  translatePath?: (target: string) => string;
+  /**
+   * Answers for a directory without an index page (when `showDirListing`
+   * is not false); default `resolveListing()`.
+   */
+  listDirectory?: (dirPath: string) => Promise<StaticResult>;
 }
 
 /** A request as `resolveStatic()` needs it, from either face. */
@@ -113,7 +168,7 @@ export interface StaticResult {
 }
 
 const IS_WINDOWS = Deno.build.os === "windows";
-const INDEX_FILES = ["index.html", "index.htm"];
+const INDEX_PAGES: readonly string[] = ["index.html", "index.htm"];
 /** Read size for streamed bodies: memory per response stays below this. */
 export const STATIC_CHUNK_BYTES = 64 * 1024;
 // Bodies up to this size are read at once and the file closed straight away.
@@ -191,11 +246,6 @@ function failure(
   return { status, headers: [...headers, ...extra], body: null, message };
 }
 
-function isInside(root: string, path: string): boolean {
-  return path === root ||
-    path.startsWith(root.endsWith(sep) ? root : root + sep);
-}
-
 /** Applies the symlink policy; throws StaticFsError(404) when refused. */
 async function checkSymlinks(
   root: string,
@@ -217,36 +267,6 @@ async function checkSymlinks(
   if (!ok) throw new StaticFsError(404);
 }
 
-function splitTarget(
-  target: string,
-): { path: string; query: string; display: string } {
-  let t = target;
-  const hash = t.indexOf("#");
-  if (hash >= 0) t = t.slice(0, hash);
-  if (!t.startsWith("/")) {
-    // absolute-form (RFC 9112 §3.2.2), e.g. from a proxy-style request.
-    try {
-      const url = new URL(t);
-      t = url.pathname + url.search;
-    } catch {
-      t = "/" + t;
-    }
-  }
-  // "//evil.example/" must not become a protocol-relative Location
-  // (CVE-2021-28861); Python 3.11 collapses leading slashes the same way.
-  if (t.startsWith("//")) t = "/" + t.replace(/^\/+/, "");
-  const q = t.indexOf("?");
-  return q < 0
-    ? { path: t, query: "", display: t }
-    : { path: t.slice(0, q), query: t.slice(q + 1), display: t };
-}
-
-function normaliseUrlRoot(urlRoot: string | undefined): string {
-  if (urlRoot === undefined) return "";
-  const trimmed = urlRoot.replace(/^\/+|\/+$/g, "");
-  return trimmed === "" ? "" : "/" + trimmed;
-}
-
 /**
  * Answers a GET or HEAD for a path under a directory: the one static file
  * implementation behind `serveDir()` and `SimpleHTTPRequestHandler`. Other
@@ -255,7 +275,7 @@ function normaliseUrlRoot(urlRoot: string | undefined): string {
  * file system failures are thrown.
  *
  * @param request method, raw target and a header getter
- * @param options root directory and behaviour
+ * @param options root directory, behaviour and hooks
  * @returns status, ordered headers and body
  * @example Usage
  * ```ts
@@ -276,29 +296,29 @@ function normaliseUrlRoot(urlRoot: string | undefined): string {
  */
 export async function resolveStatic(
   request: StaticRequest,
-  options: ServeDirOptions,
+  options: ResolveStaticOptions,
 ): Promise<StaticResult> {
   const extra = extraHeaders(options);
   const { method, header } = request;
   if (method !== "GET" && method !== "HEAD") {
     return failure(405, "Method not allowed", extra, [["Allow", "GET, HEAD"]]);
   }
-  const { path, query, display } = splitTarget(request.target);
-  const urlRoot = normaliseUrlRoot(options.urlRoot);
-  if (
-    urlRoot !== "" && path !== urlRoot && !path.startsWith(urlRoot + "/")
-  ) {
-    return failure(404, "File not found", extra);
-  }
-  const parsed = resolveUrlPath(path.slice(urlRoot.length), IS_WINDOWS);
-  if (!parsed.ok) return failure(400, parsed.reason, extra);
+  const { path, query } = splitTarget(request.target);
   const root = resolve(options.fsRoot);
-  const fsPath = join(root, ...parsed.segments);
-  // Defence in depth: resolveUrlPath already removed every "..".
-  if (!isInside(root, fsPath)) return failure(404, "File not found", extra);
+  const located = options.translatePath === undefined
+    ? locateUrlPath(path, root, options.urlRoot, IS_WINDOWS)
+    : translateWith(options.translatePath, request.target);
+  if (!located.ok) return failure(located.status, located.reason, extra);
+  const { fsPath, trailingSlash } = located;
+  // null: a translatePath hook chose a path outside the root; it is trusted
+  // and no symlink policy applies to it.
+  const below = segmentsBelow(root, fsPath);
   const policy = options.symlinks ?? "within-root";
+  const allowed = async (segments: readonly string[] | null) => {
+    if (segments !== null) await checkSymlinks(root, segments, policy);
+  };
   try {
-    await checkSymlinks(root, parsed.segments, policy);
+    await allowed(below);
     let info: Deno.FileInfo;
     try {
       info = await Deno.stat(fsPath);
@@ -317,27 +337,29 @@ export async function resolveStatic(
         };
       }
       if (options.showIndex !== false) {
-        for (const name of INDEX_FILES) {
-          const segments = [...parsed.segments, name];
-          const indexPath = join(root, ...segments);
+        for (const name of options.indexPages ?? INDEX_PAGES) {
+          const indexPath = join(fsPath, name);
           const indexInfo = await Deno.stat(indexPath).catch(() => null);
           if (indexInfo?.isFile !== true) continue;
           // An index the symlink policy refuses counts as absent.
-          const allowed = await checkSymlinks(root, segments, policy).then(
+          const ok = await allowed(below && [...below, name]).then(
             () => true,
             () => false,
           );
-          if (!allowed) continue;
+          if (!ok) continue;
           return await fileResult(method, header, indexPath, options, extra);
         }
       }
       if (options.showDirListing === false) {
         return failure(404, "File not found", extra);
       }
-      return await listingResult(method, display, fsPath, extra);
+      if (options.listDirectory !== undefined) {
+        return await options.listDirectory(fsPath);
+      }
+      return await listingResult(request, fsPath, extra);
     }
     // Python (Issue17324): "file.txt/" is not the file.
-    if (!info.isFile || parsed.trailingSlash) {
+    if (!info.isFile || trailingSlash) {
       return failure(404, "File not found", extra);
     }
     return await fileResult(method, header, fsPath, options, extra);
@@ -349,12 +371,86 @@ export async function resolveStatic(
   }
 }
 
+/** Runs a translatePath hook; its refusals become 400 / 403 / 404. */
+function translateWith(
+  translatePath: (target: string) => string,
+  target: string,
+): LocatedPath {
+  let fsPath: string;
+  try {
+    fsPath = translatePath(target);
+  } catch (err) {
+    if (err instanceof ProtocolError) {
+      return { ok: false, status: err.statusHint, reason: err.message };
+    }
+    const status = fsErrorStatus(err);
+    if (status === null) throw err;
+    return { ok: false, status, reason: new StaticFsError(status).message };
+  }
+  // Trusted, but a NUL would reach the OS as a truncated path: refuse it.
+  if (fsPath.includes("\0")) {
+    return { ok: false, status: 400, reason: "NUL byte in path" };
+  }
+  if (fsPath === "") {
+    return { ok: false, status: 404, reason: "File not found" };
+  }
+  return {
+    ok: true,
+    fsPath: resolve(fsPath),
+    trailingSlash: fsPath.endsWith("/") || fsPath.endsWith(sep),
+  };
+}
+
+/**
+ * The directory listing answer `resolveStatic()` gives by default: Python's
+ * HTML page (200; no body for HEAD), or 403 / 404 when the directory
+ * cannot be read. Hooks (`listDirectory`) can call it to wrap the default.
+ *
+ * @param request method and raw target (the page is titled with the target)
+ * @param dirPath the directory to list
+ * @param options extra headers and CORS, as for `serveFile()`
+ * @returns status, ordered headers and body
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveListing } from "./static.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/a.txt`, "a");
+ * const res = await resolveListing(
+ *   { method: "GET", target: "/files/", header: () => null },
+ *   dir,
+ * );
+ * assert.equal(res.status, 200);
+ * const html = new TextDecoder().decode(res.body as Uint8Array);
+ * assert.ok(html.includes("<title>Directory listing for /files/</title>"));
+ * assert.ok(html.includes('<li><a href="a.txt">a.txt</a></li>'));
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function resolveListing(
+  request: StaticRequest,
+  dirPath: string,
+  options: ServeFileOptions = {},
+): Promise<StaticResult> {
+  const extra = extraHeaders(options);
+  try {
+    return await listingResult(request, dirPath, extra);
+  } catch (err) {
+    if (err instanceof StaticFsError) {
+      return failure(err.status, err.message, extra);
+    }
+    throw err;
+  }
+}
+
 async function listingResult(
-  method: string,
-  display: string,
+  request: StaticRequest,
   dirPath: string,
   extra: Array<[string, string]>,
 ): Promise<StaticResult> {
+  const { method } = request;
+  const { display } = splitTarget(request.target);
   const entries: ListingEntry[] = [];
   try {
     for await (const e of Deno.readDir(dirPath)) {

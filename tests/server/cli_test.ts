@@ -1,12 +1,19 @@
 import assert from "node:assert/strict";
+import { HTTPSConnection } from "../../client/mod.ts";
 import { spawnExample } from "../examples/_spawn.ts";
 import { RawClient } from "./_raw.ts";
+import { testCertificate } from "./_tls.ts";
 
 // _spawn.ts resolves names under examples/; the CLI lives in server/.
 const CLI = "../server/cli.ts";
 const CLI_PATH = new URL("../../server/cli.ts", import.meta.url).pathname;
 const SERVING =
   /^Serving HTTP on 127\.0\.0\.1 port (\d+) \(http:\/\/127\.0\.0\.1:(\d+)\/\) \.\.\.$/;
+const SERVING_HTTPS =
+  /^Serving HTTPS on 127\.0\.0\.1 port (\d+) \(https:\/\/127\.0\.0\.1:(\d+)\/\) \.\.\.$/;
+// A throwaway self-signed certificate (null, and the TLS test skipped,
+// without openssl).
+const certificate = await testCertificate();
 
 async function makeSite(): Promise<string> {
   const root = await Deno.makeTempDir();
@@ -130,4 +137,72 @@ Deno.test("cli rejects bad usage with exit code 2", async () => {
   const help = await run(["-h"], []);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /-d, --directory DIRECTORY/);
+});
+
+Deno.test({
+  name: "cli --tls-cert --tls-key serves HTTPS that HTTPSConnection can fetch",
+  ignore: certificate === null,
+  async fn() {
+    const { cert, key } = certificate!;
+    const root = await makeSite();
+    const pems = await Deno.makeTempDir({ prefix: "h1_cli_tls_" });
+    try {
+      const big = new Uint8Array(100_000);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 256;
+      await Deno.writeFile(`${root}/big.bin`, big);
+      await Deno.writeTextFile(`${pems}/cert.pem`, cert);
+      await Deno.writeTextFile(`${pems}/key.pem`, key);
+      await using cli = await spawnExample(CLI, {
+        args: [
+          "0",
+          "-b",
+          "127.0.0.1",
+          "-d",
+          root,
+          "--tls-cert",
+          `${pems}/cert.pem`,
+          "--tls-key",
+          `${pems}/key.pem`,
+        ],
+        permissions: [
+          "--allow-net=127.0.0.1",
+          `--allow-read=${root},${pems}`,
+        ],
+        waitFor: SERVING_HTTPS,
+      });
+      assert.equal(cli.match[2], cli.match[1], "the URL shows the real port");
+      for (
+        const [path, expected] of [
+          ["/hello.txt", new TextEncoder().encode("hello from the cli\n")],
+          ["/big.bin", big],
+        ] as const
+      ) {
+        // HTTP/1.0 (the CLI's default protocol): one connection per request.
+        using conn = new HTTPSConnection("127.0.0.1", cli.port, {
+          caCerts: [cert],
+        });
+        await conn.request("GET", path);
+        const response = await conn.getresponse();
+        assert.equal(response.status, 200, path);
+        assert.equal(
+          response.getheader("Content-Length"),
+          String(expected.length),
+        );
+        assert.match(response.getheader("Server") ?? "", /^SimpleHTTP\/0\.6/);
+        assert.deepEqual(await response.read(), expected, path);
+      }
+      // Plain HTTP on the TLS port gets no HTTP answer.
+      await using plain = await RawClient.connect(cli.port);
+      await plain.send("GET /hello.txt HTTP/1.0\r\n\r\n");
+      assert.doesNotMatch(
+        await plain.readToEnd().catch(() => ""),
+        /hello from the cli/,
+      );
+      const status = await cli.kill("SIGINT");
+      assert.equal(status.code, 0);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+      await Deno.remove(pems, { recursive: true });
+    }
+  },
 });

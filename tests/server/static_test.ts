@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { ProtocolError } from "../../http1/errors.ts";
 import {
+  resolveListing,
   resolveStatic,
+  type ResolveStaticOptions,
   serveDir,
   type ServeDirOptions,
   serveFile,
@@ -51,7 +54,7 @@ function get(
 function raw(
   root: string,
   target: string,
-  options: Partial<ServeDirOptions> = {},
+  options: Partial<ResolveStaticOptions> = {},
 ) {
   return resolveStatic(
     { method: "GET", target, header: () => null },
@@ -653,5 +656,107 @@ Deno.test("resolveStatic returns Python-ready error results", async () => {
       body: null,
       message: "File not found",
     });
+  });
+});
+
+// ---------------------------------------------------------------- hooks
+
+Deno.test("serveDir indexPages tries the given names in order", async () => {
+  await withTree({
+    "d/": "",
+    "d/index.html": "<p>index</p>",
+    "d/home.htm": "<p>home</p>",
+  }, async (root) => {
+    const home = await get(root, "/d/", {}, {
+      indexPages: ["missing.html", "home.htm", "index.html"],
+    });
+    assert.equal(await home.text(), "<p>home</p>");
+    const listed = await get(root, "/d/", {}, { indexPages: [] });
+    assert.match(await listed.text(), /Directory listing for \/d\//);
+    const byDefault = await get(root, "/d/");
+    assert.equal(await byDefault.text(), "<p>index</p>");
+  });
+});
+
+Deno.test("resolveStatic listDirectory hook answers for a directory without an index", async () => {
+  await withTree({ "d/": "", "d/a.txt": "a" }, async (root) => {
+    const seen: string[] = [];
+    const result = await raw(root, "/d/?q=1", {
+      listDirectory: (dirPath) => {
+        seen.push(dirPath);
+        return Promise.resolve({
+          status: 200,
+          headers: [["Content-type", "text/plain"]],
+          body: encoder.encode("custom"),
+          message: null,
+        });
+      },
+    });
+    assert.deepEqual(seen, [join(root, "d")]);
+    assert.deepEqual(result.body, encoder.encode("custom"));
+    // Not called when an index page exists or listings are off.
+    await Deno.writeTextFile(join(root, "d", "index.html"), "i");
+    const calls = seen.length;
+    await raw(root, "/d/", { listDirectory: () => Promise.reject("no") });
+    await Deno.remove(join(root, "d", "index.html"));
+    const off = await raw(root, "/d/", {
+      showDirListing: false,
+      listDirectory: () => Promise.reject("no"),
+    });
+    assert.equal(off.status, 404);
+    assert.equal(seen.length, calls);
+  });
+});
+
+Deno.test("resolveListing is the listing resolveStatic sends by default", async () => {
+  await withTree({ "d/": "", "d/a.txt": "a", "d/b/": "" }, async (root) => {
+    const request = { method: "GET", target: "/d/?x=%41", header: () => null };
+    const listing = await resolveListing(request, join(root, "d"), {
+      enableCors: true,
+    });
+    const whole = await resolveStatic(request, {
+      fsRoot: root,
+      enableCors: true,
+    });
+    assert.deepEqual(listing, whole);
+    assert.match(
+      new TextDecoder().decode(listing.body as Uint8Array),
+      /<title>Directory listing for \/d\/\?x=A<\/title>/,
+    );
+    const head = await resolveListing(
+      { ...request, method: "HEAD" },
+      join(root, "d"),
+    );
+    assert.equal(head.body, null);
+    const missing = await resolveListing(request, join(root, "nope"));
+    assert.equal(missing.status, 404);
+    assert.ok(!(missing.message ?? "").includes(root));
+  });
+});
+
+Deno.test("resolveStatic translatePath hook errors become 400, 403 and 404", async () => {
+  await withTree({ "a.txt": "a" }, async (root) => {
+    const answer = async (error: unknown) =>
+      (await raw(root, "/a.txt", {
+        translatePath: () => {
+          throw error;
+        },
+      })).status;
+    assert.equal(
+      await answer(new ProtocolError("Bad", "BAD_TARGET", 400)),
+      400,
+    );
+    assert.equal(await answer(new Deno.errors.NotFound("x")), 404);
+    assert.equal(await answer(new Deno.errors.PermissionDenied("x")), 403);
+    await assert.rejects(answer(new Error("bug")), /bug/);
+    const seen: string[] = [];
+    const ok = await raw(root, "/b%20c.txt?x=1#f", {
+      translatePath: (target) => {
+        seen.push(target);
+        return join(root, "a.txt");
+      },
+    });
+    assert.deepEqual(ok.body, encoder.encode("a"));
+    assert.deepEqual(seen, ["/b%20c.txt?x=1#f"]);
   });
 });

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   resolveStatic,
+  type ResolveStaticOptions,
   serveDir,
   type ServeDirOptions,
   type StaticResult,
@@ -43,7 +44,7 @@ async function withFixture(fn: (f: Fixture) => Promise<void>): Promise<void> {
 function rawGet(
   root: string,
   target: string,
-  options: Partial<ServeDirOptions> = {},
+  options: Partial<ResolveStaticOptions> = {},
 ): Promise<StaticResult> {
   return resolveStatic(
     { method: "GET", target, header: () => null },
@@ -282,5 +283,52 @@ Deno.test("resolveStatic serves from a root that is itself a symlink", {
     assert.equal(bodyText(result), "inside");
     const escape = await rawGet(alias, "/../secret.txt");
     assert.equal(escape.status, 404);
+  });
+});
+
+Deno.test(
+  "resolveStatic traversal translatePath hook keeps the symlink policy inside the root",
+  {
+    ignore: Deno.build.os === "windows",
+  },
+  async () => {
+    await withFixture(async ({ outer, root }) => {
+      await Deno.symlink(join(outer, "secret.txt"), join(root, "escape.txt"));
+      // A naive hook: no decoding, no checks. Inside the root the symlink
+      // policy still applies.
+      const translatePath = (target: string) => join(root, target);
+      const escape = await rawGet(root, "/escape.txt", { translatePath });
+      assert.equal(escape.status, 404);
+      assert.ok(!bodyText(escape).includes(SECRET));
+      const inside = await rawGet(root, "/sub/file.txt", { translatePath });
+      assert.equal(bodyText(inside), "inside");
+      // A trailing "/" on the hook's result means "a directory": a file is 404.
+      const slash = await rawGet(root, "/sub/file.txt/", { translatePath });
+      assert.equal(slash.status, 404);
+    });
+  },
+);
+
+Deno.test("resolveStatic traversal translatePath hook is trusted outside the root, except for NUL", async () => {
+  await withFixture(async ({ outer, root }) => {
+    // Like Python's translate_path, an override decides: a path outside
+    // the root is served as given.
+    const outside = await rawGet(root, "/anything", {
+      translatePath: () => join(outer, "secret.txt"),
+    });
+    assert.equal(outside.status, 200);
+    assert.equal(bodyText(outside), SECRET);
+    for (
+      const path of [
+        join(root, "sub", "file.txt\0.png"),
+        join(outer, "secret.txt\0"),
+        "\0",
+      ]
+    ) {
+      const nul = await rawGet(root, "/x", { translatePath: () => path });
+      assert.equal(nul.status, 400, JSON.stringify(path));
+      assert.equal(nul.message, "NUL byte in path");
+      assert.equal(nul.body, null);
+    }
   });
 });
