@@ -58,6 +58,8 @@ export function decodeLatin1(
 ): string {
   const length = end - start;
   if (length <= 0) return "";
+  // One character (a "/" target): no typed-array view for `apply`.
+  if (length === 1) return String.fromCharCode(bytes[start]!);
   if (length < 512) {
     return String.fromCharCode.apply(
       null,
@@ -72,6 +74,24 @@ export function decodeLatin1(
     );
   }
   return out;
+}
+
+/**
+ * Whether `bytes[start, end)` holds exactly the Latin-1 encoding of `text`:
+ * comparing is cheaper than decoding, so a repeated value (the same target
+ * or Host on every request of a connection) can reuse its string.
+ */
+export function bytesEqualLatin1(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  text: string,
+): boolean {
+  if (end - start !== text.length) return false;
+  for (let i = start, k = 0; i < end; i++, k++) {
+    if (bytes[i] !== text.charCodeAt(k)) return false;
+  }
+  return true;
 }
 
 /**

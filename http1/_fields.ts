@@ -13,6 +13,18 @@ import {
 import { ProtocolError } from "./errors.ts";
 
 /**
+ * The position of the first LF in `bytes[from, limit)`, or -1. A byte loop:
+ * `subarray(from, limit).indexOf()` costs a typed-array view per line, more
+ * than scanning a header line, and `indexOf` alone has no end bound.
+ */
+export function findLf(bytes: Uint8Array, from: number, limit: number): number {
+  for (let i = from; i < limit; i++) {
+    if (bytes[i] === LF) return i;
+  }
+  return -1;
+}
+
+/**
  * Finds the end of the line starting at `from` in `bytes[from, limit)`.
  * Returns [contentEnd, nextLineStart], or null when no LF is there yet.
  * RFC 9112 §2.2: a bare LF is accepted only where `allowBareLf` says so.
@@ -23,9 +35,8 @@ export function findLineEnd(
   limit: number,
   allowBareLf: boolean,
 ): [number, number] | null {
-  const lf = bytes.subarray(from, limit).indexOf(LF);
-  if (lf === -1) return null;
-  const at = from + lf;
+  const at = findLf(bytes, from, limit);
+  if (at === -1) return null;
   if (at > from && bytes[at - 1] === CR) return [at - 1, at + 1];
   if (!allowBareLf) {
     throw new ProtocolError(
@@ -57,7 +68,7 @@ export function parseFieldLines(
     if (line === null) break;
     const [lineEnd, next] = line;
     if (lineEnd === pos) break; // the empty line that ends the section
-    if (!parseFieldLine(bytes, pos, lineEnd, offsets)) ascii = false;
+    if (!parseFieldLine(bytes, pos, lineEnd, offsets, 0)) ascii = false;
     if (offsets.length > maxCount * 4) {
       throw new ProtocolError(
         `Cannot accept more than ${maxCount} header fields`,
@@ -70,11 +81,18 @@ export function parseFieldLines(
   return ascii;
 }
 
-function parseFieldLine(
+/**
+ * Parses the field line `bytes[start, end)` (`end` is where its CRLF or LF
+ * begins), appending nameStart, nameEnd, valueStart, valueEnd, each minus
+ * `base`, to `offsets`. Returns whether the value is ASCII; throws
+ * `ProtocolError` for a line RFC 9112 §5 does not allow.
+ */
+export function parseFieldLine(
   bytes: Uint8Array,
   start: number,
   end: number,
   offsets: number[],
+  base: number,
 ): boolean {
   const first = bytes[start]!;
   if (first === SP || first === HTAB) {
@@ -129,6 +147,58 @@ function parseFieldLine(
     valueEnd > valueStart &&
     (bytes[valueEnd - 1] === SP || bytes[valueEnd - 1] === HTAB)
   ) valueEnd--;
-  offsets.push(start, nameEnd, valueStart, valueEnd);
+  offsets.push(
+    start - base,
+    nameEnd - base,
+    valueStart - base,
+    valueEnd - base,
+  );
   return seen < 0x80;
+}
+
+/**
+ * The fast path for one field line starting at `start`: a token name, a
+ * colon, a value of field-value characters, then CRLF (or a bare LF where
+ * `allowBareLf` says so), all before `limit`. Appends the four offsets minus
+ * `base` and returns where the next line starts, or `-(next + 1)` (at most
+ * -2) when the value has a non-ASCII byte. Returns -1, appending nothing, for any other
+ * line (invalid, or not complete before `limit`): the caller finds the line
+ * end and lets {@linkcode parseFieldLine} say what is wrong.
+ */
+export function scanFieldLine(
+  bytes: Uint8Array,
+  start: number,
+  limit: number,
+  allowBareLf: boolean,
+  offsets: number[],
+  base: number,
+): number {
+  let i = start;
+  while (i < limit && TCHAR[bytes[i]!] === 1) i++;
+  if (i === start || i >= limit || bytes[i] !== COLON) return -1;
+  const nameEnd = i++;
+  while (i < limit && (bytes[i] === SP || bytes[i] === HTAB)) i++;
+  const valueStart = i;
+  let seen = 0;
+  let b = 0;
+  while (i < limit && FIELD_VALUE_CHAR[b = bytes[i]!] === 1) {
+    seen |= b;
+    i++;
+  }
+  let next: number;
+  if (i + 1 < limit && b === CR && bytes[i + 1] === LF) next = i + 2;
+  else if (i < limit && b === LF && allowBareLf) next = i + 1;
+  else return -1;
+  let valueEnd = i;
+  while (
+    valueEnd > valueStart &&
+    (bytes[valueEnd - 1] === SP || bytes[valueEnd - 1] === HTAB)
+  ) valueEnd--;
+  offsets.push(
+    start - base,
+    nameEnd - base,
+    valueStart - base,
+    valueEnd - base,
+  );
+  return seen < 0x80 ? next : -next - 1;
 }

@@ -19,7 +19,13 @@
  */
 
 import { CR, HEX_VALUE, HTAB, LF, quoteInput, SP } from "./_chars.ts";
-import { findLineEnd, parseFieldLines } from "./_fields.ts";
+import {
+  findLf,
+  findLineEnd,
+  parseFieldLine,
+  parseFieldLines,
+  scanFieldLine,
+} from "./_fields.ts";
 import { ProtocolError } from "./errors.ts";
 import {
   CLOSED,
@@ -54,27 +60,52 @@ const END_WITHOUT_TRAILERS: EndEvent = Object.freeze({
 });
 const MIN_STORE_BYTES = 4096;
 const SLAB_BYTES = 64 * 1024;
+const SMALL_COPY_BYTES = 64;
 let slab = new Uint8Array(SLAB_BYTES);
 let slabUsed = 0;
 
-// Copies bytes[start, end) into the shared slab and returns it with the copy's
-// position. A full slab is replaced, never reused: heads handed out keep
-// theirs alive. Large heads get their own buffer.
-function copyToSlab(
-  bytes: Uint8Array,
-  start: number,
-  end: number,
-): [Uint8Array, number] {
+// Copies bytes[start, end) into the shared slab and returns it; the copy
+// starts at `slabCopyAt`. A full slab is replaced, never reused: heads handed
+// out keep theirs alive. Large heads get their own buffer.
+let slabCopyAt = 0;
+function copyToSlab(bytes: Uint8Array, start: number, end: number): Uint8Array {
   const length = end - start;
-  if (length > SLAB_BYTES >> 3) return [bytes.slice(start, end), 0];
+  if (length > SLAB_BYTES >> 3) {
+    slabCopyAt = 0;
+    return bytes.slice(start, end);
+  }
   if (slabUsed + length > SLAB_BYTES) {
     slab = new Uint8Array(SLAB_BYTES);
     slabUsed = 0;
   }
   const at = slabUsed;
-  slab.set(bytes.subarray(start, end), at);
+  if (length <= SMALL_COPY_BYTES) {
+    // A byte loop beats creating the typed-array view `set` needs.
+    for (let k = 0; k < length; k++) slab[at + k] = bytes[start + k]!;
+  } else {
+    slab.set(bytes.subarray(start, end), at);
+  }
   slabUsed += length;
-  return [slab, at];
+  slabCopyAt = at;
+  return slab;
+}
+
+// The content end of the line whose LF is at `lf` (RFC 9112 §2.2: CRLF, or a
+// bare LF only where `allowBareLf` says so).
+function lineEnd(
+  bytes: Uint8Array,
+  from: number,
+  lf: number,
+  allowBareLf: boolean,
+): number {
+  if (lf > from && bytes[lf - 1] === CR) return lf - 1;
+  if (!allowBareLf) {
+    throw new ProtocolError(
+      "Cannot parse line ending: bare LF without CR",
+      "BARE_LF",
+    );
+  }
+  return lf;
 }
 
 /**
@@ -108,6 +139,13 @@ export abstract class MessageParser<Head> {
   #state: State = "head";
   #remaining = 0;
   #scanFrom = 0;
+  // The head being scanned: its start line's end and its fields' offsets,
+  // relative to the head's start; whether the values are all ASCII; the
+  // first invalid field line's error, thrown once the head is complete.
+  #startLineEnd = 0;
+  readonly #fieldOffsets: number[] = [];
+  #fieldsAscii = true;
+  #fieldError: ProtocolError | null = null;
   #pauseAfter = false;
   #trailers: FieldList | null = null;
 
@@ -297,56 +335,97 @@ export abstract class MessageParser<Head> {
       }
       return this.#needData();
     }
-    // Find the empty line that ends the head, resuming where the last scan stopped.
+    // Find the empty line that ends the head, resuming where the last scan
+    // stopped. Field lines are parsed on the way (one pass over the bytes);
+    // an invalid one is remembered and thrown once the head is complete, so
+    // errors come in the same order as parsing the whole head would give.
     const limits = this.limits;
     const scanLimit = Math.min(end, start + limits.maxHeadBytes);
+    const allowBareLf = this.#allowBareLf;
+    const offsets = this.#fieldOffsets;
     let lineStart = start + this.#scanFrom;
+    if (lineStart === start) {
+      offsets.length = 0;
+      this.#fieldsAscii = true;
+      this.#fieldError = null;
+      const lf = findLf(buf, start, scanLimit);
+      if (lf === -1) return this.#partialHead(start, end, start);
+      this.#startLineEnd = lineEnd(buf, start, lf, allowBareLf) - start;
+      lineStart = lf + 1;
+    }
     let headEnd = -1;
-    for (;;) {
-      const line = findLineEnd(buf, lineStart, scanLimit, this.#allowBareLf);
-      if (line === null) break;
-      if (line[0] === lineStart && lineStart !== start) {
-        headEnd = line[1];
+    while (lineStart < scanLimit) {
+      const first = buf[lineStart];
+      if (first === CR && lineStart + 1 < scanLimit) {
+        if (buf[lineStart + 1] === LF) {
+          headEnd = lineStart + 2;
+          break;
+        }
+      } else if (first === LF) {
+        lineEnd(buf, lineStart, lineStart, allowBareLf);
+        headEnd = lineStart + 1;
         break;
       }
-      lineStart = line[1];
+      const next = scanFieldLine(
+        buf,
+        lineStart,
+        scanLimit,
+        allowBareLf,
+        offsets,
+        start,
+      );
+      if (next >= 0) {
+        lineStart = next;
+      } else if (next < -1) {
+        this.#fieldsAscii = false;
+        lineStart = -next - 1;
+      } else {
+        // Not a plain valid line: find its end, then let the full parser
+        // say what is wrong with it (or accept it).
+        const lf = findLf(buf, lineStart, scanLimit);
+        if (lf === -1) break;
+        const contentEnd = lineEnd(buf, lineStart, lf, allowBareLf);
+        if (this.#fieldError === null) {
+          try {
+            if (!parseFieldLine(buf, lineStart, contentEnd, offsets, start)) {
+              this.#fieldsAscii = false;
+            }
+          } catch (error) {
+            if (!(error instanceof ProtocolError)) throw error;
+            this.#fieldError = error;
+          }
+        }
+        lineStart = lf + 1;
+      }
+      if (
+        offsets.length > limits.maxHeaderCount * 4 && this.#fieldError === null
+      ) {
+        this.#fieldError = new ProtocolError(
+          `Cannot accept more than ${limits.maxHeaderCount} header fields`,
+          "TOO_MANY_HEADERS",
+          431,
+        );
+      }
     }
-    if (headEnd === -1) {
-      this.#checkPartialHead(start, end, lineStart);
-      this.#scanFrom = lineStart - start;
-      if (this.#eof) this.#unexpectedEof("inside the head");
-      return this.#needData();
-    }
+    if (headEnd === -1) return this.#partialHead(start, end, lineStart);
     this.#scanFrom = 0;
     this.#start = headEnd;
-    const [startLineEnd, fieldsStart] = findLineEnd(
-      buf,
-      start,
-      headEnd,
-      this.#allowBareLf,
-    )!;
-    if (startLineEnd - start > limits.maxStartLineBytes) {
+    if (this.#startLineEnd > limits.maxStartLineBytes) {
       this.#startLineTooLong();
     }
+    if (this.#fieldError !== null) throw this.#fieldError;
     // Heads outlive the caller's buffer (FieldList decodes lazily), so copy
     // them: into a shared slab, since a fresh ArrayBuffer per head costs more
     // than parsing it.
-    const [headBytes, base] = copyToSlab(buf, start, headEnd);
-    const shift = base - start;
-    const offsets: number[] = [];
-    const ascii = parseFieldLines(
-      headBytes,
-      fieldsStart + shift,
-      headEnd + shift,
-      limits.maxHeaderCount,
-      this.#allowBareLf,
-      offsets,
-    );
+    const headBytes = copyToSlab(buf, start, headEnd);
+    const base = slabCopyAt;
+    const fieldOffsets = offsets.slice();
+    for (let k = 0; k < fieldOffsets.length; k++) fieldOffsets[k]! += base;
     const parsed = this.parseHead(
       headBytes,
       base,
-      startLineEnd + shift,
-      new FieldList(headBytes, offsets, ascii),
+      base + this.#startLineEnd,
+      new FieldList(headBytes, fieldOffsets, this.#fieldsAscii),
     );
     if (parsed.interim) return parsed.head;
     this.#pauseAfter = parsed.pauseAfter;
@@ -367,6 +446,15 @@ export abstract class MessageParser<Head> {
         break;
     }
     return parsed.head;
+  }
+
+  // The head is not complete yet: check the limits, remember where the scan
+  // stopped, and ask for more bytes.
+  #partialHead(start: number, end: number, lineStart: number): NeedData {
+    this.#checkPartialHead(start, end, lineStart);
+    this.#scanFrom = lineStart - start;
+    if (this.#eof) this.#unexpectedEof("inside the head");
+    return this.#needData();
   }
 
   #checkPartialHead(

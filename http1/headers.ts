@@ -4,7 +4,12 @@
  * @module
  */
 
-import { decodeLatin1, lowerByte, trimOws } from "./_chars.ts";
+import {
+  bytesEqualLatin1,
+  decodeLatin1,
+  lowerByte,
+  trimOws,
+} from "./_chars.ts";
 
 const asciiDecoder = new TextDecoder();
 
@@ -130,6 +135,34 @@ export class FieldList implements Iterable<[string, string]> {
   value(index: number): string {
     const o = index << 2;
     return this.#slice(this.#offsets[o + 2]!, this.#offsets[o + 3]!);
+  }
+
+  /**
+   * Whether the value of field `index` is exactly `text`, compared on the
+   * bytes without decoding the value (cheaper than `value(index) === text`).
+   *
+   * @param index Zero-based position in wire order.
+   * @param text The value to compare with (case-sensitive).
+   * @returns True when they are equal.
+   *
+   * @example Usage
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { FieldList } from "./mod.ts";
+   *
+   * const fields = FieldList.from([["Host", "example.com"]]);
+   * assert.equal(fields.valueEquals(0, "example.com"), true);
+   * assert.equal(fields.valueEquals(0, "Example.com"), false);
+   * ```
+   */
+  valueEquals(index: number, text: string): boolean {
+    const o = index << 2;
+    return bytesEqualLatin1(
+      this.#bytes,
+      this.#offsets[o + 2]!,
+      this.#offsets[o + 3]!,
+      text,
+    );
   }
 
   /**

@@ -4,7 +4,14 @@
  * @module
  */
 
-import { decodeLatin1, quoteInput, SP, TARGET_CHAR, TCHAR } from "./_chars.ts";
+import {
+  bytesEqualLatin1,
+  decodeLatin1,
+  quoteInput,
+  SP,
+  TARGET_CHAR,
+  TCHAR,
+} from "./_chars.ts";
 import { MessageParser, type ParsedHead } from "./_message_parser.ts";
 import { ProtocolError } from "./errors.ts";
 import type { HttpVersion, RequestEvent, RequestHead } from "./events.ts";
@@ -78,6 +85,8 @@ const AUTHORITY_PATTERN =
  * ```
  */
 export class RequestParser extends MessageParser<RequestHead> {
+  #lastTarget = "";
+
   /**
    * Creates a parser for one connection's requests.
    *
@@ -133,7 +142,11 @@ export class RequestParser extends MessageParser<RequestHead> {
         i === lineEnd ? "BAD_REQUEST_LINE" : "BAD_TARGET",
       );
     }
-    const target = decodeLatin1(bytes, targetStart, i);
+    // Clients repeat targets (polling, pipelined batches): reuse the string.
+    let target = this.#lastTarget;
+    if (!bytesEqualLatin1(bytes, targetStart, i, target)) {
+      target = this.#lastTarget = decodeLatin1(bytes, targetStart, i);
+    }
     const version = parseVersion(bytes, i + 1, lineEnd);
     checkTargetForm(method, target);
 

@@ -4,7 +4,13 @@
  * @module
  */
 
-import { decodeLatin1, FIELD_VALUE_CHAR, quoteInput, SP } from "./_chars.ts";
+import {
+  bytesEqualLatin1,
+  decodeLatin1,
+  FIELD_VALUE_CHAR,
+  quoteInput,
+  SP,
+} from "./_chars.ts";
 import { MessageParser, type ParsedHead } from "./_message_parser.ts";
 import { ProtocolError } from "./errors.ts";
 import type { ResponseEvent, ResponseHead } from "./events.ts";
@@ -52,6 +58,7 @@ export interface ResponseParserOptions {
  */
 export class ResponseParser extends MessageParser<ResponseHead> {
   readonly #methods: string[] = [];
+  #lastReason = "";
 
   /**
    * Creates a parser for one connection's responses.
@@ -121,10 +128,11 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     headers: FieldList,
   ): ParsedHead<ResponseHead> {
     // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
-    const line = quoteInput(bytes, base, lineEnd);
+    // Quoted for error messages only: quoting on every response costs.
+    const line = (): string => quoteInput(bytes, base, lineEnd);
     if (lineEnd - base < 12 || bytes[base + 8] !== SP) {
       throw new ProtocolError(
-        `Cannot parse status line ${line}`,
+        `Cannot parse status line ${line()}`,
         "BAD_STATUS_LINE",
       );
     }
@@ -133,7 +141,7 @@ export class ResponseParser extends MessageParser<ResponseHead> {
       version = parseVersion(bytes, base, base + 8);
     } catch (cause) {
       throw new ProtocolError(
-        `Cannot parse status line ${line}: ${(cause as Error).message}`,
+        `Cannot parse status line ${line()}: ${(cause as Error).message}`,
         "BAD_STATUS_LINE",
       );
     }
@@ -142,7 +150,7 @@ export class ResponseParser extends MessageParser<ResponseHead> {
       const d = bytes[i]! - 0x30;
       if (d < 0 || d > 9) {
         throw new ProtocolError(
-          `Cannot parse status code in ${line}`,
+          `Cannot parse status code in ${line()}`,
           "BAD_STATUS_LINE",
         );
       }
@@ -158,21 +166,26 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     const reasonStart = base + 13;
     if (lineEnd > base + 12 && bytes[base + 12] !== SP) {
       throw new ProtocolError(
-        `Cannot parse status line ${line}`,
+        `Cannot parse status line ${line()}`,
         "BAD_STATUS_LINE",
       );
     }
     for (let i = reasonStart; i < lineEnd; i++) {
       if (FIELD_VALUE_CHAR[bytes[i]!] === 0) {
         throw new ProtocolError(
-          `Cannot parse reason phrase in ${line}`,
+          `Cannot parse reason phrase in ${line()}`,
           "BAD_STATUS_LINE",
         );
       }
     }
-    const reason = lineEnd > reasonStart
-      ? decodeLatin1(bytes, reasonStart, lineEnd)
-      : "";
+    // Servers repeat their reason phrases ("OK"): reuse the string.
+    let reason = "";
+    if (lineEnd > reasonStart) {
+      reason = this.#lastReason;
+      if (!bytesEqualLatin1(bytes, reasonStart, lineEnd, reason)) {
+        reason = this.#lastReason = decodeLatin1(bytes, reasonStart, lineEnd);
+      }
+    }
     const method = this.#methods[0] ?? "GET";
     const framing = responseFraming(headers, status, method);
     const interim = status < 200 && status !== 101;

@@ -33,6 +33,19 @@ const NON_ASCII = /[^\x00-\x7f]/;
  * ```
  */
 export function assertValidField(name: string, value: string): void {
+  // Servers send the same fields again and again (Server, Content-Type, a
+  // Date that changes once a second): skip what was just checked.
+  if (checkedFields.get(name) === value) return;
+  checkField(name, value);
+  if (checkedFields.size >= MAX_CHECKED_FIELDS) checkedFields.clear();
+  checkedFields.set(name, value);
+}
+
+// The last valid value checked for each field name, a bounded memo.
+const checkedFields = new Map<string, string>();
+const MAX_CHECKED_FIELDS = 64;
+
+function checkField(name: string, value: string): void {
   if (name.length === 0) {
     throw new TypeError("Cannot send a header with an empty name");
   }
@@ -46,7 +59,9 @@ export function assertValidField(name: string, value: string): void {
   }
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c > 0xff || FIELD_VALUE_CHAR[c] !== 1) {
+    // FIELD_VALUE_CHAR as comparisons (cheaper than the table here): SP,
+    // HTAB, VCHAR and obs-text up to U+00FF.
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) {
       throw new TypeError(
         `Cannot send value of header "${name.slice(0, 64)}": ${
           c === 0x0d || c === 0x0a

@@ -18,6 +18,10 @@ export interface ByteSink {
 
 /** Waits for queued writes; resolves with the first write error, if any. */
 export const SETTLE: unique symbol = Symbol("settle");
+/** `wfile[SETTLED]`: true when no write is in flight (then no await needed). */
+export const SETTLED: unique symbol = Symbol("settled");
+/** `wfile[WRITE_ERROR]`: the first write error, or null. */
+export const WRITE_ERROR: unique symbol = Symbol("writeError");
 /** Queues a response head given as Latin-1 text. */
 export const WRITE_HEAD: unique symbol = Symbol("writeHead");
 
@@ -103,6 +107,16 @@ export class WFile {
       ? this.#sink.writeText(text)
       : this.#sink.write(encodeLatin1(text));
     if (flushing !== undefined) this.#track(flushing);
+  }
+
+  /** Whether no write is in flight: `[WRITE_ERROR]` is then final. */
+  get [SETTLED](): boolean {
+    return this.#busy === null;
+  }
+
+  /** The first write error, or null. */
+  get [WRITE_ERROR](): unknown {
+    return this.#error;
   }
 
   /** Waits for queued writes; resolves with the first write error or null. */

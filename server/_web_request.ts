@@ -1,7 +1,26 @@
 // Builds the Web Request a handler sees from a parsed head.
 
 import type { RequestHead } from "../http1/events.ts";
+import type { FieldList } from "../http1/headers.ts";
 import type { Exchange } from "./_connection.ts";
+
+// The last Host value that made a valid URL, and the last URL built: a
+// connection (and often a whole server) sees the same Host and targets again
+// and again, and comparing bytes costs less than decoding and checking them.
+let lastHost = "";
+let lastUrl = "";
+let lastUrlTarget = "";
+let lastUrlHost = "";
+let lastUrlSecure = false;
+
+// The Host field's value; the cached string when the bytes match it.
+function hostValue(headers: FieldList): string | null {
+  const index = headers.indexOf("host");
+  if (index === -1) return null;
+  if (headers.valueEquals(index, lastHost)) return lastHost;
+  // The parser rejects a second Host field, so this is the one value.
+  return headers.value(index);
+}
 
 /** The absolute URL of a request (RFC 9112 §3.3: reconstructing the target URI). */
 export function requestUrl(head: RequestHead, exchange: Exchange): string {
@@ -11,14 +30,24 @@ export function requestUrl(head: RequestHead, exchange: Exchange): string {
   if (target.charCodeAt(0) !== 0x2f /* "/" */ && target !== "*") {
     return target; // absolute-form
   }
-  let host = head.headers.get("host");
+  let host = hostValue(head.headers);
   if (host === null || host === "") {
     const local = exchange.localAddr;
     host =
       (local.hostname.includes(":") ? `[${local.hostname}]` : local.hostname) +
       ":" + local.port;
   }
-  return scheme + host + (target === "*" ? "/*" : target);
+  const secure = exchange.secure;
+  if (
+    target === lastUrlTarget && host === lastUrlHost &&
+    secure === lastUrlSecure
+  ) return lastUrl;
+  const url = scheme + host + (target === "*" ? "/*" : target);
+  lastUrl = url;
+  lastUrlTarget = target;
+  lastUrlHost = host;
+  lastUrlSecure = secure;
+  return url;
 }
 
 /** The request body as a stream that reads from the socket only when pulled. */
@@ -161,9 +190,14 @@ export function createWebRequest(
 ): Request {
   const request = new LazyRequest(head, exchange);
   const first = head.target.charCodeAt(0);
-  const valid = first === 0x2f || head.target === "*"
-    ? isUrlHost(head.headers.get("host") ?? "")
-    : URL.canParse(request.url);
+  let valid: boolean;
+  if (first === 0x2f || head.target === "*") {
+    const host = hostValue(head.headers) ?? "";
+    valid = host === lastHost || isUrlHost(host);
+    if (valid) lastHost = host;
+  } else {
+    valid = URL.canParse(request.url);
+  }
   if (!valid) {
     throw new TypeError(
       `Cannot build a URL from "${request.url.slice(0, 64)}"`,

@@ -8,20 +8,6 @@ import { httpDateNow } from "./_http_date.ts";
 import { staticResponseParts } from "./_static_response_body.ts";
 
 const encoder = new TextEncoder();
-let scratch = new Uint8Array(16 * 1024);
-
-// Encodes a string body into a shared scratch buffer, to be copied out before
-// the next await (writeWebResponse copies it into the response buffer
-// synchronously). Large strings get their own buffer.
-function encodeToScratch(body: string): Uint8Array {
-  if (body.length * 3 > scratch.length) {
-    if (body.length > COLLECT_LIMIT_BYTES) return encoder.encode(body);
-    scratch = new Uint8Array(body.length * 3);
-  }
-  const { written } = encoder.encodeInto(body, scratch);
-  return scratch.subarray(0, written);
-}
-
 const CRLF = new Uint8Array([0x0d, 0x0a]);
 const LAST_CHUNK = new Uint8Array([0x30, 0x0d, 0x0a, 0x0d, 0x0a]);
 /** Bodies larger than this are streamed even when they are all there. */
@@ -74,32 +60,47 @@ function toBytes(value: unknown): Uint8Array {
   throw new TypeError("Cannot send a response body chunk that is not bytes");
 }
 
-/**
- * Serializes `response` for `head` and queues it on the exchange. Chooses
- * Content-Length when the body is all there, chunked (HTTP/1.1) or
- * close-delimited (HTTP/1.0) when it streams; no body for HEAD, 1xx, 204, 304.
- * Resolves to the body bytes sent (framing excluded), for the access log.
- */
-export async function writeWebResponse(
+// "HTTP/1.1 <status> <reason>\r\n" for responses without their own statusText.
+const STATUS_LINES: string[] = [];
+
+/** String bodies up to this many characters may join the head's text. */
+const INLINE_BODY_CHARS = 2048;
+
+// Whether every character is ASCII: such a string is its own UTF-8 (and
+// Latin-1) encoding, so it can be written as part of the head's text.
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0x7f) return false;
+  }
+  return true;
+}
+
+// The start of a response head: status line and the fields framing does not
+// own, plus what framing needs to know about the rest.
+interface HeadStart {
+  text: string;
+  declaredLength: string | null;
+  keepAlive: boolean;
+}
+
+function startHead(
   response: Response,
-  head: RequestHead,
+  status: number,
+  fields: Iterable<readonly [string, string]>,
+  lowerCase: boolean,
   exchange: Exchange,
-): Promise<number> {
-  const status = response.status;
-  const bodyForbidden = status < 200 || status === 204 || status === 304;
-  const isHead = head.method === "HEAD";
+): HeadStart {
+  const statusText = response.statusText;
+  let text = statusText === ""
+    ? STATUS_LINES[status] ??= "HTTP/1.1 " + status + " " +
+      reasonPhrase(status) + "\r\n"
+    : "HTTP/1.1 " + status + " " + statusText + "\r\n";
   let keepAlive = exchange.keepAlive;
   let declaredLength: string | null = null;
-  let text = "HTTP/1.1 " + status + " " +
-    (response.statusText || reasonPhrase(status)) + "\r\n";
   let hasDate = false;
-  // A plain-object Content-Type (Hono's c.json) sits in Deno's fast-path
-  // fields, which staticResponseParts reads; tests/server/serve_hono_test.ts
-  // and serve_fast_paths_test.ts hold both paths to the same bytes.
-  const parts = staticResponseParts(response);
   // Headers has validated names and values (no CR, LF or NUL) already.
-  for (const [rawName, value] of parts?.headers ?? response.headers) {
-    const name = parts === null ? rawName : rawName.toLowerCase();
+  for (const [rawName, value] of fields) {
+    const name = lowerCase ? rawName.toLowerCase() : rawName;
     switch (name) {
       case "content-length":
         declaredLength = value;
@@ -116,6 +117,98 @@ export async function writeWebResponse(
     text += name + ": " + value + "\r\n";
   }
   if (!hasDate) text += "date: " + httpDateNow() + "\r\n";
+  return { text, declaredLength, keepAlive };
+}
+
+// Connection and Keep-Alive, and the empty line that ends the head.
+function endHead(
+  text: string,
+  keepAlive: boolean,
+  head: RequestHead,
+  exchange: Exchange,
+): string {
+  if (!keepAlive) {
+    exchange.closeAfter = true;
+    return text + "connection: close\r\n\r\n";
+  }
+  if (head.version === "HTTP/1.0") text += "connection: keep-alive\r\n";
+  return text + "keep-alive: timeout=" + exchange.keepAliveTimeoutSeconds +
+    "\r\n\r\n";
+}
+
+/**
+ * Serializes `response` for `head` and queues it on the exchange. Chooses
+ * Content-Length when the body is all there, chunked (HTTP/1.1) or
+ * close-delimited (HTTP/1.0) when it streams; no body for HEAD, 1xx, 204, 304.
+ * Returns the body bytes sent (framing excluded), for the access log: at once
+ * when the body is a string or bytes (no await on the hot path), else as a
+ * promise.
+ */
+export function writeWebResponse(
+  response: Response,
+  head: RequestHead,
+  exchange: Exchange,
+): number | Promise<number> {
+  // A plain-object Content-Type (Hono's c.json) sits in Deno's fast-path
+  // fields, which staticResponseParts reads; tests/server/serve_hono_test.ts
+  // and serve_fast_paths_test.ts hold both paths to the same bytes.
+  const parts = staticResponseParts(response);
+  if (parts === null) return writeStreamedResponse(response, head, exchange);
+  const status = response.status;
+  const start = startHead(response, status, parts.headers, true, exchange);
+  let text = start.text;
+  const declaredLength = start.declaredLength;
+  const isHead = head.method === "HEAD";
+  const bodyForbidden = status < 200 || status === 204 || status === 304;
+  const body = bodyForbidden ? null : parts.body;
+  let bytes: Uint8Array | null = null;
+  let inline = false;
+  let length = 0;
+  if (typeof body === "string") {
+    if (body.length <= INLINE_BODY_CHARS && isAscii(body)) {
+      inline = true;
+      length = body.length;
+    } else {
+      bytes = encoder.encode(body);
+      length = bytes.length;
+    }
+  } else if (body !== null) {
+    bytes = body;
+    length = bytes.length;
+  }
+  if (bodyForbidden) {
+    // RFC 9110 §8.6: a 304 may carry the length the 200 would have had.
+    if (status === 304 && declaredLength !== null) {
+      text += "content-length: " + declaredLength + "\r\n";
+    }
+  } else if (isHead && declaredLength !== null) {
+    // RFC 9110 §9.3.2: HEAD answers with the length a GET would have had.
+    text += "content-length: " + declaredLength + "\r\n";
+  } else {
+    text += "content-length: " + length + "\r\n";
+  }
+  text = endHead(text, start.keepAlive, head, exchange);
+  // Head and body leave in one write; a short ASCII string body is part of
+  // the head's text (one encode, one copy).
+  exchange.writeText(isHead ? text : inline ? text + (body as string) : text);
+  if (isHead) return 0;
+  if (bytes !== null) exchange.write(bytes);
+  return length;
+}
+
+// Bodies read through the public API: a stream, or what Deno keeps lazily.
+async function writeStreamedResponse(
+  response: Response,
+  head: RequestHead,
+  exchange: Exchange,
+): Promise<number> {
+  const status = response.status;
+  const bodyForbidden = status < 200 || status === 204 || status === 304;
+  const isHead = head.method === "HEAD";
+  const start = startHead(response, status, response.headers, false, exchange);
+  let text = start.text;
+  let keepAlive = start.keepAlive;
+  const declaredLength = start.declaredLength;
 
   let collected: Collected = {
     chunks: [],
@@ -124,19 +217,7 @@ export async function writeWebResponse(
     pending: null,
   };
   let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
-  if (parts !== null) {
-    if (parts.body !== null && !bodyForbidden) {
-      const bytes = typeof parts.body === "string"
-        ? encodeToScratch(parts.body)
-        : parts.body;
-      collected = {
-        chunks: [bytes],
-        length: bytes.length,
-        complete: true,
-        pending: null,
-      };
-    }
-  } else if (response.body !== null) {
+  if (response.body !== null) {
     const body = response.body;
     reader = body.getReader();
     if (bodyForbidden) {
@@ -168,14 +249,7 @@ export async function writeWebResponse(
   } else {
     keepAlive = false; // HTTP/1.0: the body ends when the connection does.
   }
-  if (!keepAlive) {
-    exchange.closeAfter = true;
-    text += "connection: close\r\n";
-  } else {
-    if (head.version === "HTTP/1.0") text += "connection: keep-alive\r\n";
-    text += "keep-alive: timeout=" + exchange.keepAliveTimeoutSeconds + "\r\n";
-  }
-  text += "\r\n";
+  text = endHead(text, keepAlive, head, exchange);
 
   if (isHead) {
     exchange.writeText(text);

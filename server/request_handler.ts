@@ -22,7 +22,13 @@ import {
 import { HTTPMessage } from "./_python_message.ts";
 import { RFile } from "./_python_rfile.ts";
 import { ERROR_HEADERS, RUN } from "./_python_symbols.ts";
-import { SETTLE, WFile, WRITE_HEAD } from "./_python_wfile.ts";
+import {
+  SETTLE,
+  SETTLED,
+  WFile,
+  WRITE_ERROR,
+  WRITE_HEAD,
+} from "./_python_wfile.ts";
 import type { HTTPServer } from "./http_server.ts";
 
 export type { HTTPMessage as RequestHeaders } from "./_python_message.ts";
@@ -502,18 +508,25 @@ export class BaseHTTPRequestHandler {
     const exchange = this.request.exchange;
     let failure: unknown = undefined;
     let threw = false;
+    // setup() and finish() are awaited only when they return something
+    // (an async override): an await costs a microtask turn per request.
     try {
-      await this.setup();
+      const setup = this.setup();
+      if (setup !== undefined) await setup;
       try {
         await this.handle();
       } finally {
-        await this.finish();
+        const finish = this.finish();
+        if (finish !== undefined) await finish;
       }
     } catch (error) {
       threw = true;
       failure = error;
     }
-    const writeError = await this.#wfile[SETTLE]();
+    const wfile = this.#wfile;
+    const writeError = wfile[SETTLED]
+      ? wfile[WRITE_ERROR]
+      : await wfile[SETTLE]();
     if (!threw) {
       exchange.closeAfter = writeError !== null || this.close_connection;
       return;

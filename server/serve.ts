@@ -276,28 +276,7 @@ export function webDispatch(
   const onInternalError = options.onInternalError ?? defaultOnUpgradeError;
   return async (head, exchange) => {
     const started = onAccess ? Date.now() : 0;
-    let settle: ((error?: unknown) => void) | null = null;
-    let completed: Promise<void> | null = null;
-    // The outcome once known, for a `completed` first read after the fact
-    // (e.g. from a streaming body's last pull): it must not stay pending.
-    let outcome: { error: unknown } | null = null;
-    const info: ServeHandlerInfo = {
-      remoteAddr: exchange.remoteAddr,
-      get completed() {
-        if (completed === null) {
-          completed = outcome === null
-            ? new Promise<void>((resolve, reject) => {
-              settle = (error) =>
-                error === undefined ? resolve() : reject(error);
-            })
-            : outcome.error === undefined
-            ? Promise.resolve()
-            : Promise.reject(outcome.error);
-          completed.catch(() => {});
-        }
-        return completed;
-      },
-    };
+    const info = new HandlerInfo(exchange.remoteAddr);
     let request: Request;
     try {
       request = createWebRequest(head, exchange);
@@ -332,7 +311,10 @@ export function webDispatch(
     }
     let response: Response;
     try {
-      response = await handler(request, info);
+      // A handler that answers synchronously is not awaited: an await costs
+      // a microtask turn per request.
+      const returned = handler(request, info);
+      response = returned instanceof Response ? returned : await returned;
       if (!(response instanceof Response)) {
         throw new TypeError("Handler must return a Response");
       }
@@ -340,8 +322,7 @@ export function webDispatch(
       if (exchange.bodyError !== null) {
         // The request body broke (too large, timed out, malformed): the
         // engine answers its canned 408/413/400 rather than a 500.
-        outcome = { error };
-        (settle as ((error?: unknown) => void) | null)?.(error);
+        info.settle(error);
         return;
       }
       response = await onErrorResponse(onError, error);
@@ -355,15 +336,15 @@ export function webDispatch(
     let bodyBytes = 0;
     let failure: unknown;
     try {
-      bodyBytes = await writeWebResponse(response, head, exchange);
+      const written = writeWebResponse(response, head, exchange);
+      bodyBytes = typeof written === "number" ? written : await written;
       // `completed` means sent: push out what pipelining would still hold.
-      if (completed !== null) await exchange.flush();
+      if (info.observed) await exchange.flush();
     } catch (error) {
       failure = error;
       exchange.closeAfter = true;
     }
-    outcome = { error: failure };
-    (settle as ((error?: unknown) => void) | null)?.(failure);
+    info.settle(failure);
     if (onAccess) {
       onAccess({
         remoteAddr: exchange.remoteAddr,
@@ -377,6 +358,49 @@ export function webDispatch(
       });
     }
   };
+}
+
+// The `info` a handler gets: `completed` is built only when read, and the
+// class keeps its getter on the prototype (an object literal with a getter
+// costs a closure and a fresh shape per request).
+class HandlerInfo implements ServeHandlerInfo {
+  readonly remoteAddr: Deno.NetAddr;
+  #completed: Promise<void> | null = null;
+  #settle: ((error?: unknown) => void) | null = null;
+  // The outcome once known, for a `completed` first read after the fact
+  // (e.g. from a streaming body's last pull): it must not stay pending.
+  #outcome: { error: unknown } | null = null;
+
+  constructor(remoteAddr: Deno.NetAddr) {
+    this.remoteAddr = remoteAddr;
+  }
+
+  get completed(): Promise<void> {
+    if (this.#completed === null) {
+      const outcome = this.#outcome;
+      this.#completed = outcome === null
+        ? new Promise<void>((resolve, reject) => {
+          this.#settle = (error) =>
+            error === undefined ? resolve() : reject(error);
+        })
+        : outcome.error === undefined
+        ? Promise.resolve()
+        : Promise.reject(outcome.error);
+      this.#completed.catch(() => {});
+    }
+    return this.#completed;
+  }
+
+  /** Whether a handler asked for `completed`. */
+  get observed(): boolean {
+    return this.#completed !== null;
+  }
+
+  /** Records the outcome and settles `completed` if it was asked for. */
+  settle(error: unknown): void {
+    this.#outcome = { error };
+    this.#settle?.(error);
+  }
 }
 
 async function runUpgrade(

@@ -48,6 +48,16 @@ for (
     assert.equal(h.value(5), "b=2");
   });
 
+  Deno.test(`FieldList (${name}) compares values without decoding them`, () => {
+    const h = make();
+    assert.equal(h.valueEquals(0, "h"), true);
+    assert.equal(h.valueEquals(0, "H"), false);
+    assert.equal(h.valueEquals(0, "hh"), false);
+    assert.equal(h.valueEquals(6, "caf\xe9"), true);
+    assert.equal(h.valueEquals(6, "café".normalize("NFD")), false);
+    assert.equal(h.valueEquals(7, ""), true);
+  });
+
   Deno.test(`FieldList (${name}) iterates in wire order with names as sent`, () => {
     const h = make();
     const all = [...h];

@@ -205,3 +205,17 @@ Deno.test("serializeResponseHead round-trips through ResponseParser", () => {
     }
   }
 });
+
+Deno.test("assertValidField checks a name again when its value changes", () => {
+  // Valid pairs are remembered to skip re-checking; an invalid value for a
+  // name seen before must still throw, every time.
+  assertValidField("X-Memo", "ok");
+  assertValidField("X-Memo", "ok");
+  for (let i = 0; i < 2; i++) {
+    assert.throws(() => assertValidField("X-Memo", "a\r\nb"), TypeError);
+  }
+  assert.throws(() => assertValidField("X Memo", "ok"), TypeError);
+  for (let i = 0; i < 100; i++) assertValidField(`X-${i}`, String(i));
+  assert.throws(() => assertValidField("X-1", "\x00"), TypeError);
+  assertValidField("X-Memo", "ok");
+});
