@@ -255,7 +255,13 @@ export abstract class MessageParser<Head> {
   }
 
   #needData(): NeedData {
-    if (!this.#owned && this.#start < this.#end) this.#compact(0);
+    if (this.#start === this.#end) {
+      // Nothing pending: hold no reference to the caller's (or our) bytes
+      // while the connection idles.
+      this.#buf = EMPTY;
+      this.#start = this.#end = 0;
+      this.#owned = false;
+    } else if (!this.#owned) this.#compact(0);
     return NEED_DATA;
   }
 

@@ -64,6 +64,17 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
  * ```
  */
 export function resolveLimits(limits: Partial<Limits> = {}): Readonly<Limits> {
+  // One resolved object per options object: every connection's parser shares it.
+  const cached = resolvedCache.get(limits);
+  if (cached !== undefined) return cached;
+  const resolved = resolveUncached(limits);
+  resolvedCache.set(limits, resolved);
+  return resolved;
+}
+
+const resolvedCache = new WeakMap<Partial<Limits>, Readonly<Limits>>();
+
+function resolveUncached(limits: Partial<Limits>): Readonly<Limits> {
   const merged = { ...DEFAULT_LIMITS, ...limits };
   for (const [name, value] of Object.entries(merged)) {
     if (!Number.isSafeInteger(value) || value <= 0) {

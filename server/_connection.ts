@@ -37,6 +37,12 @@ const MAX_POOLED_BUFFERS = 1024;
 // Where lingering connections discard input; shared, nobody reads it.
 const LINGER_SCRATCH = new Uint8Array(16 * 1024);
 const encoder = new TextEncoder();
+// What #exchangeOnce decided.
+const KEEP = 0;
+const CLOSE = 1;
+const LINGER = 2;
+const DETACHED = 3;
+type Next = typeof KEEP | typeof CLOSE | typeof LINGER | typeof DETACHED;
 // Output buffers of connections that are between requests, for reuse.
 const outBufferPool: Uint8Array[] = [];
 
@@ -69,6 +75,8 @@ export interface EngineState {
   reportError(error: unknown): void;
   /** Called after the engine answered a request itself. */
   reportCanned(response: CannedResponse): void;
+  /** Called once when a connection's run() ends (no await frame per connection). */
+  connectionEnded?(connection: Connection): void;
 }
 
 /** The raw socket and the bytes read past the request head, for upgrades. */
@@ -361,32 +369,13 @@ export class Connection {
     let linger = false;
     try {
       while (!this.#closed) {
-        const head = await this.#readHead();
-        if (head === null) break;
-        this.#requests++;
-        const exchange = new Exchange(this);
-        this.#startBody();
-        const rejection = this.#rejectEarly(head);
-        if (rejection !== null) {
-          await this.#sendCanned(rejection);
-          linger = true;
-          break;
-        }
-        try {
-          await this.#dispatch(head, exchange);
-        } finally {
-          this.#onPeerGone = null;
-        }
-        if (this.#detached) return;
-        if (this.#bodyError !== null && exchange.bytesWritten === 0) {
-          await this.#sendCanned(this.#bodyError);
-          linger = true;
-          break;
-        }
-        const keep = exchange.keepAlive && head.upgrade !== "connect" &&
-          await this.#finishBody();
-        if (!keep) {
-          linger = !this.#bodyDone || this.#parser.bufferedBytes > 0;
+        // Only a boolean lives in this frame across the idle read: the last
+        // head and exchange are unreachable while the connection waits.
+        if (!await this.#readHead()) break;
+        const next = await this.#exchangeOnce();
+        if (next === DETACHED) return;
+        if (next !== KEEP) {
+          linger = next === LINGER;
           break;
         }
         this.#head = null;
@@ -405,7 +394,38 @@ export class Connection {
         await this.#lingeringClose();
       }
       this.close();
+      this.#engine.connectionEnded?.(this);
     }
+  }
+
+  // One request after its head was read: dispatch, then decide the connection.
+  async #exchangeOnce(): Promise<Next> {
+    const head = this.#head!;
+    this.#requests++;
+
+    const exchange = new Exchange(this);
+    this.#startBody();
+    const rejection = this.#rejectEarly(head);
+    if (rejection !== null) {
+      await this.#sendCanned(rejection);
+      return LINGER;
+    }
+    try {
+      await this.#dispatch(head, exchange);
+    } finally {
+      this.#onPeerGone = null;
+    }
+    if (this.#detached) return DETACHED;
+    if (this.#bodyError !== null && exchange.bytesWritten === 0) {
+      await this.#sendCanned(this.#bodyError);
+      return LINGER;
+    }
+    const keep = exchange.keepAlive && head.upgrade !== "connect" &&
+      await this.#finishBody();
+    if (!keep) {
+      return !this.#bodyDone || this.#parser.bufferedBytes > 0 ? LINGER : CLOSE;
+    }
+    return KEEP;
   }
 
   // RFC 9112 §9.6: half-close, then read and discard what the client still
@@ -461,7 +481,7 @@ export class Connection {
     return null;
   }
 
-  async #readHead(): Promise<RequestHead | null> {
+  async #readHead(): Promise<boolean> {
     const parser = this.#parser;
     let waitingSince = false;
     for (;;) {
@@ -471,9 +491,9 @@ export class Connection {
           this.#idle = false;
           this.#deadlineKind = null;
           this.#head = event;
-          return event;
+          return true;
         case "closed":
-          return null;
+          return false;
         case "paused":
           // An Upgrade nobody took: keep speaking HTTP (RFC 9110 §7.8).
           parser.resume();
@@ -484,7 +504,7 @@ export class Connection {
           throw new Error(`Unexpected parser event "${event.kind}" in head`);
       }
       if (this.#pendingBytes > 0) await this.flush();
-      if (this.#engine.shuttingDown && parser.bufferedBytes === 0) return null;
+      if (this.#engine.shuttingDown && parser.bufferedBytes === 0) return false;
       if (parser.bufferedBytes === 0) {
         this.#releaseOut();
         this.#idle = true;
@@ -501,13 +521,22 @@ export class Connection {
       }
       if (this.#readAhead !== null) {
         // A peer-gone watch is reading already; take what it brings.
-        if (!await this.#readAhead) return null;
+        if (!await this.#readAhead) return false;
         continue;
       }
       const buffer = this.#burst
         ? new Uint8Array(BURST_BUFFER_BYTES)
         : this.#headBuffer;
-      if (!await this.#fill(buffer)) return null;
+      // The read is awaited here, not in #fill: one async frame less per
+      // idle connection.
+      let n: number | null;
+      try {
+        n = await this.conn.read(buffer);
+      } catch (error) {
+        this.#readFailed(error);
+        return false;
+      }
+      if (!this.#accept(buffer, n)) return false;
       if (parser.bufferedBytes > 0 && !waitingSince) {
         waitingSince = true;
         this.#idle = false;
@@ -522,13 +551,22 @@ export class Connection {
     try {
       n = await this.conn.read(buffer);
     } catch (error) {
-      if (!this.#closed) this.#engine.reportError(error);
-      // close(), not just the flag: a read that failed on its own (reset,
-      // TLS alert) leaves the socket open, and run()'s final close() skips
-      // a connection already marked closed.
-      this.close();
+      this.#readFailed(error);
       return false;
     }
+    return this.#accept(buffer, n);
+  }
+
+  #readFailed(error: unknown): void {
+    if (!this.#closed) this.#engine.reportError(error);
+    // close(), not just the flag: a read that failed on its own (reset,
+    // TLS alert) leaves the socket open, and run()'s final close() skips
+    // a connection already marked closed.
+    this.close();
+  }
+
+  // Feeds what a read brought to the parser; false when the socket is gone.
+  #accept(buffer: Uint8Array, n: number | null): boolean {
     if (this.#closed) return false;
     if (n === null) {
       this.#parser.receiveEof();

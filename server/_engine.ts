@@ -69,6 +69,11 @@ export class Engine implements EngineState {
     return this.#connections.size;
   }
 
+  connectionEnded(connection: Connection): void {
+    this.#connections.delete(connection);
+    this.#maybeFinish();
+  }
+
   reportError(error: unknown): void {
     if (isPeerGone(error)) return;
     this.#onInternalError(error);
@@ -145,7 +150,15 @@ export class Engine implements EngineState {
           } catch { /* already gone */ }
           continue;
         }
-        void this.serveConnection(conn, this.#secure);
+        // No async frame per connection here: run() reports its own end.
+        const connection = new Connection(
+          conn,
+          this,
+          this.#dispatch,
+          this.#secure,
+        );
+        this.#connections.add(connection);
+        void connection.run();
       }
     } finally {
       this.#acceptDone = true;
