@@ -16,9 +16,12 @@ import type { Limits } from "../http1/limits.ts";
 import { TimeoutError, toNetError } from "../net/errors.ts";
 import { connectTcp } from "../net/tcp.ts";
 import { ConnectTimeout, ReadTimeout, RemoteDisconnected } from "./errors.ts";
+import { encodeLatin1Into } from "./_head.ts";
 
 /** Default size of the reused read buffer. */
 export const READ_BUFFER_BYTES = 64 * 1024;
+/** Size of the reused output buffer; larger writes get their own. */
+export const WRITE_BUFFER_BYTES = 4096;
 
 /**
  * Opens a TCP connection with Nagle off; a connect timeout becomes the
@@ -75,10 +78,17 @@ export class Transport {
   /** When connecting started and how long it took, for traces. */
   readonly connectMs: number;
 
+  /** Why the first failed write failed, or null. */
+  writeError: unknown = null;
+
   /** Called (once) just before the socket is next read; pipelined writes wait for it. */
   onBeforeRead: (() => void) | null = null;
 
   readonly #buf: Uint8Array;
+  // Output buffer reused by writeParts() while no write is using it (a new
+  // ArrayBuffer per request costs more than encoding the head).
+  #out: Uint8Array | null = null;
+  #outBusy = false;
   #pendingRead: Promise<number | null> | null = null;
   #pushback: ResponseEvent | null = null;
   #tap: Uint8Array[] | null;
@@ -133,6 +143,48 @@ export class Transport {
     );
   }
 
+  /**
+   * Writes request heads (Latin-1 text) and bodies, in order, as one write:
+   * through a reused buffer when they fit and no other write is using it.
+   *
+   * @param parts Head text and body bytes.
+   * @returns Resolves once the OS has taken every byte.
+   */
+  writeParts(parts: readonly (string | Uint8Array)[]): Promise<void> {
+    let size = 0;
+    for (let i = 0; i < parts.length; i++) size += parts[i]!.length;
+    const pooled = !this.#outBusy && size <= WRITE_BUFFER_BYTES &&
+      !this.closed;
+    const out = pooled
+      ? this.#out ??= new Uint8Array(WRITE_BUFFER_BYTES)
+      : new Uint8Array(size);
+    let at = 0;
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      if (typeof part === "string") encodeLatin1Into(part, out, at);
+      else out.set(part, at);
+      at += part.length;
+    }
+    if (!pooled) return this.write(out);
+    const bytes = out.subarray(0, size);
+    this.#outBusy = true;
+    return this.conn.write(bytes).then(
+      (n) => {
+        if (n === bytes.length) {
+          this.#outBusy = false;
+          return;
+        }
+        return this.#writeRest(bytes, n).finally(() => {
+          this.#outBusy = false;
+        });
+      },
+      (error) => {
+        this.#outBusy = false;
+        this.#writeFailed(error);
+      },
+    );
+  }
+
   async #writeRest(bytes: Uint8Array, written: number): Promise<void> {
     try {
       while (written < bytes.length) {
@@ -145,7 +197,9 @@ export class Transport {
 
   #writeFailed(error: unknown): never {
     this.close();
-    throw toNetError(error, this.address);
+    const mapped = toNetError(error, this.address);
+    this.writeError ??= mapped;
+    throw mapped;
   }
 
   /** Puts a head event back so the next `poll()` returns it. */
@@ -231,46 +285,43 @@ export class Transport {
    *
    * @param timeoutMs Per-read timeout.
    */
-  async fill(timeoutMs?: number): Promise<void> {
-    if (this.closed) throw this.#closedError();
+  fill(timeoutMs?: number): Promise<void> {
+    if (this.closed) return Promise.reject(this.#closedError());
     if (this.#pendingRead === null && this.onBeforeRead !== null) {
       const hook = this.onBeforeRead;
       this.onBeforeRead = null;
       hook();
     }
     const read = this.#pendingRead ??= this.conn.read(this.#buf);
-    let n: number | null;
-    try {
-      if (timeoutMs === undefined || timeoutMs === Infinity) {
-        n = await read;
-      } else {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const expired = new Promise<"timeout">((resolve) => {
-          timer = setTimeout(() => resolve("timeout"), Math.max(0, timeoutMs));
-        });
-        try {
-          const won = await Promise.race([read, expired]);
-          if (won === "timeout") {
-            throw new ReadTimeout(timeoutMs, this.address);
-          }
-          n = won;
-        } finally {
-          clearTimeout(timer);
-        }
-      }
-    } catch (error) {
-      if (error instanceof ReadTimeout) throw error;
-      this.#pendingRead = null;
-      const closedByUs = this.closed;
-      this.close();
-      if (closedByUs) {
-        throw new RemoteDisconnected(
-          `Cannot read from ${this.peer}: the connection was closed`,
-          { cause: error },
-        );
-      }
-      throw toNetError(error, this.address);
+    // Without a timeout, no async layer of our own on the read.
+    if (timeoutMs === undefined || timeoutMs === Infinity) {
+      return read.then(this.#onRead, this.#onReadError);
     }
+    return this.#fillWithin(read, timeoutMs);
+  }
+
+  async #fillWithin(
+    read: Promise<number | null>,
+    timeoutMs: number,
+  ): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), Math.max(0, timeoutMs));
+    });
+    let won: number | null | "timeout";
+    try {
+      won = await Promise.race([read, expired]);
+    } catch (error) {
+      throw this.#readError(error);
+    } finally {
+      clearTimeout(timer);
+    }
+    // The read stays pending for the next call.
+    if (won === "timeout") throw new ReadTimeout(timeoutMs, this.address);
+    this.#onRead(won);
+  }
+
+  readonly #onRead = (n: number | null): void => {
     this.#pendingRead = null;
     if (n === null) {
       this.parser.receiveEof();
@@ -280,6 +331,24 @@ export class Transport {
     if (this.#tap !== null) this.#tap.push(chunk.slice());
     this.#received += n;
     this.parser.receive(chunk);
+  };
+
+  readonly #onReadError = (error: unknown): never => {
+    throw this.#readError(error);
+  };
+
+  // A failed read closes the socket; returns what to throw.
+  #readError(error: unknown): unknown {
+    this.#pendingRead = null;
+    const closedByUs = this.closed;
+    this.close();
+    if (closedByUs) {
+      return new RemoteDisconnected(
+        `Cannot read from ${this.peer}: the connection was closed`,
+        { cause: error },
+      );
+    }
+    return toNetError(error, this.address);
   }
 
   #closedError(): RemoteDisconnected {

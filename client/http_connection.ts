@@ -16,6 +16,7 @@
  */
 
 import { assertValidField, serializeRequestHead } from "../http1/serializer.ts";
+import { encodeLatin1, requestHeadText } from "./_head.ts";
 import type { Limits } from "../http1/limits.ts";
 import type { ResponseHead } from "../http1/events.ts";
 import { ConnectionResetError } from "../net/errors.ts";
@@ -100,7 +101,8 @@ type State = "Idle" | "Request-started" | "Request-sent";
 interface SentRequest {
   method: string;
   target: string;
-  head: Uint8Array;
+  // Latin-1 text, encoded into the socket's output buffer when written.
+  head: string;
   body: PreparedBody;
   chunked: boolean;
   expectContinue: boolean;
@@ -112,6 +114,8 @@ const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // deno-lint-ignore no-control-regex
 const URL_FORBIDDEN = /[\x00-\x20\x7f]/;
 const SMALL_BODY_BYTES = 64 * 1024;
+// The default of request()'s `headers`, recognised without looking inside.
+const NO_HEADERS: Record<string, string> = Object.freeze({});
 
 /**
  * Python's `http.client.HTTPConnection`: one connection to one server, used
@@ -166,6 +170,8 @@ export class HTTPConnection {
   #tunnel: { host: string; port: number; headers: [string, string][] } | null =
     null;
   #connecting: Promise<Transport> | null = null;
+  // The Host value for origin-form targets, validated once.
+  #hostHeader: string | null = null;
 
   /**
    * Creates a connection; nothing is opened until the first request (or
@@ -407,7 +413,11 @@ export class HTTPConnection {
           );
         }
       } else {
-        host = formatAuthority(this.host, this.port, this.default_port);
+        host = this.#hostHeader ??= formatAuthority(
+          this.host,
+          this.port,
+          this.default_port,
+        );
       }
       this.#fields.push(["Host", host]);
     }
@@ -456,7 +466,9 @@ export class HTTPConnection {
     await this.#endheaders(body, options);
   }
 
-  async #endheaders(body: PreparedBody, options: SendOptions): Promise<void> {
+  // Not async (nor are #transmit and #write): on the keep-alive path a
+  // request is one write, and every async layer costs a promise and a turn.
+  #endheaders(body: PreparedBody, options: SendOptions): Promise<void> {
     this.#state = "Request-sent";
     const expect = body.length !== 0 &&
       (body.bytes !== null || body.stream !== null) &&
@@ -464,12 +476,12 @@ export class HTTPConnection {
         n.toLowerCase() === "expect" &&
         v.trim().toLowerCase() === "100-continue"
       );
-    let head: Uint8Array;
+    let head: string;
     try {
-      head = serializeRequestHead(this.#method, this.#target, this.#fields);
+      head = requestHeadText(this.#method, this.#target, this.#fields);
     } catch (error) {
       this.#state = "Idle";
-      throw error;
+      return Promise.reject(error);
     }
     this.#sent = {
       method: this.#method,
@@ -481,50 +493,52 @@ export class HTTPConnection {
       reused: false,
       retried: false,
     };
-    await this.#transmit(this.#sent);
+    return this.#transmit(this.#sent);
   }
 
   // Connects if needed and writes one request; retries a stale connection once.
-  async #transmit(sent: SentRequest): Promise<void> {
-    let transport: Transport;
-    if (this.#transport === null || this.#transport.closed) {
-      if (!this.auto_open) {
-        this.#state = "Idle";
-        throw new NotConnected();
-      }
-    }
-    try {
-      const open = this.#transport;
-      transport = open !== null && !open.closed ? open : await this.#open();
-    } catch (error) {
+  #transmit(sent: SentRequest): Promise<void> {
+    const open = this.#transport;
+    if (open !== null && !open.closed) return this.#transmitOn(open, sent);
+    if (!this.auto_open) {
       this.#state = "Idle";
-      throw error;
+      return Promise.reject(new NotConnected());
     }
-    sent.reused = transport.exchanges > 0;
-    this.#exchange = this.#trace?.start(
-      sent.method,
-      sent.target,
-      `${this.default_port === 443 ? "https" : "http"}://${transport.peer}`,
-    ) ?? null;
-    this.#exchange?.connected(
-      transport.id,
-      sent.reused,
-      sent.reused ? null : transport.connectMs,
-      sent.retried,
+    return this.#open().then(
+      (transport) => this.#transmitOn(transport, sent),
+      (error) => {
+        this.#state = "Idle";
+        throw error;
+      },
     );
+  }
+
+  #transmitOn(transport: Transport, sent: SentRequest): Promise<void> {
+    sent.reused = transport.exchanges > 0;
+    if (this.#trace !== null) {
+      this.#exchange = this.#trace.start(
+        sent.method,
+        sent.target,
+        `${this.default_port === 443 ? "https" : "http"}://${transport.peer}`,
+      );
+      this.#exchange.connected(
+        transport.id,
+        sent.reused,
+        sent.reused ? null : transport.connectMs,
+        sent.retried,
+      );
+    } else this.#exchange = null;
     transport.parser.expectResponseTo(sent.method);
-    try {
-      await this.#write(transport, sent);
-    } catch (error) {
+    return this.#write(transport, sent).then(undefined, (error) => {
       if (this.#mayRetry(sent, error)) {
         transport.close();
         sent.retried = true;
-        return await this.#transmit(sent);
+        return this.#transmit(sent);
       }
       this.#exchange?.fail(error);
       this.close();
       throw error;
-    }
+    });
   }
 
   #mayRetry(sent: SentRequest, error: unknown): boolean {
@@ -534,26 +548,41 @@ export class HTTPConnection {
       IDEMPOTENT_METHODS.has(sent.method) && sent.body.stream === null;
   }
 
-  async #write(transport: Transport, sent: SentRequest): Promise<void> {
+  #write(transport: Transport, sent: SentRequest): Promise<void> {
+    const { body } = sent;
+    const bytes = body.bytes;
+    if (
+      sent.expectContinue || sent.chunked || body.stream !== null ||
+      (bytes !== null && bytes.length > SMALL_BODY_BYTES)
+    ) return this.#writeInParts(transport, sent);
+    // One write for head and small body: no Nagle/delayed-ACK stall.
+    const exchange = this.#exchange;
+    if (this.#debug === null && exchange === null) {
+      return transport.writeParts(
+        bytes === null ? [sent.head] : [sent.head, bytes],
+      );
+    }
+    const head = encodeLatin1(sent.head);
+    const out = bytes === null || bytes.length === 0 ? head : join(head, bytes);
+    this.#debug?.write(`send: ${pyBytesRepr(out)}\n`);
+    return transport.write(out).then(() => {
+      exchange?.sent(head, bytes === null ? 0 : bytes.length, bytes);
+    });
+  }
+
+  async #writeInParts(transport: Transport, sent: SentRequest): Promise<void> {
     const write = (bytes: Uint8Array): Promise<void> => {
       this.#debug?.write(`send: ${pyBytesRepr(bytes)}\n`);
       return transport.write(bytes);
     };
-    const { body, head } = sent;
+    const { body } = sent;
+    const head = encodeLatin1(sent.head);
     if (sent.expectContinue) {
       await write(head);
       if (!(await this.#awaitContinue(transport))) {
         this.#exchange?.sent(head, 0, null);
         return;
       }
-    } else if (
-      body.bytes !== null && body.bytes.length <= SMALL_BODY_BYTES &&
-      !sent.chunked
-    ) {
-      // One write for head and small body: no Nagle/delayed-ACK stall.
-      await write(body.bytes.length === 0 ? head : join(head, body.bytes));
-      this.#exchange?.sent(head, body.bytes.length, body.bytes);
-      return;
     } else {
       await write(head);
     }
@@ -637,31 +666,49 @@ export class HTTPConnection {
    * @param headers Extra header fields.
    * @param options `encode_chunked` when you set Transfer-Encoding yourself.
    */
-  async request(
+  request(
     method: string,
     url: string,
     body?: RequestBody | null,
-    headers: HeadersInput = {},
+    headers: HeadersInput = NO_HEADERS,
     options: SendOptions = {},
   ): Promise<void> {
-    const fields = fieldsOf(headers);
-    const names = new Set(fields.map(([n]) => n.toLowerCase()));
-    this.putrequest(method, url, {
-      skip_host: names.has("host"),
-      skip_accept_encoding: names.has("accept-encoding"),
-    });
-    let encodeChunked = options.encode_chunked === true;
-    let prepared: PreparedBody | null = null;
-    if (!names.has("content-length")) {
-      if (!names.has("transfer-encoding")) {
-        encodeChunked = false;
-        try {
-          const pending = prepareBody(body, this.blocksize);
-          prepared = pending instanceof Promise ? await pending : pending;
-        } catch (error) {
-          this.#state = "Idle";
-          throw error;
+    // Not async: errors still reject (never throw), but a request whose body
+    // is in memory goes out without an await of its own.
+    try {
+      const fields = fieldsOf(headers);
+      let length = false, te = false, host = false, acceptEncoding = false;
+      for (const [name] of fields) {
+        switch (name.toLowerCase()) {
+          case "content-length":
+            length = true;
+            break;
+          case "transfer-encoding":
+            te = true;
+            break;
+          case "host":
+            host = true;
+            break;
+          case "accept-encoding":
+            acceptEncoding = true;
         }
+      }
+      this.putrequest(method, url, {
+        skip_host: host,
+        skip_accept_encoding: acceptEncoding,
+      });
+      if (length || te) {
+        // The caller frames the body.
+        this.#putFields(fields);
+        const encodeChunked = !length && options.encode_chunked === true;
+        return this.#withBody(
+          body,
+          (prepared) =>
+            this.#endheaders(prepared, { encode_chunked: encodeChunked }),
+        );
+      }
+      return this.#withBody(body, (prepared) => {
+        let encodeChunked = false;
         if (prepared.length !== null) {
           this.putheader("Content-Length", prepared.length);
         } else if (prepared.stream !== null) {
@@ -670,25 +717,41 @@ export class HTTPConnection {
         } else if (["PATCH", "POST", "PUT"].includes(method.toUpperCase())) {
           this.putheader("Content-Length", "0");
         }
-      }
-    } else encodeChunked = false;
+        this.#putFields(fields);
+        return this.#endheaders(prepared, { encode_chunked: encodeChunked });
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  // Adds the caller's fields; a bad one ends the request being built.
+  #putFields(fields: [string, string][]): void {
     try {
       for (const [name, value] of fields) this.putheader(name, value);
     } catch (error) {
       this.#state = "Idle";
       throw error;
     }
-    if (this.#state !== "Request-started") throw new CannotSendHeader();
+  }
+
+  // Prepares the body (a file needs an await) and goes on with `then`.
+  #withBody(
+    body: RequestBody | null | undefined,
+    then: (prepared: PreparedBody) => Promise<void>,
+  ): Promise<void> {
+    let pending: PreparedBody | Promise<PreparedBody>;
     try {
-      if (prepared === null) {
-        const pending = prepareBody(body, this.blocksize);
-        prepared = pending instanceof Promise ? await pending : pending;
-      }
+      pending = prepareBody(body, this.blocksize);
     } catch (error) {
       this.#state = "Idle";
       throw error;
     }
-    await this.#endheaders(prepared, { encode_chunked: encodeChunked });
+    if (!(pending instanceof Promise)) return then(pending);
+    return pending.then(then, (error) => {
+      this.#state = "Idle";
+      throw error;
+    });
   }
 
   /**
@@ -905,6 +968,7 @@ function formatAuthority(
 
 function fieldsOf(headers: HeadersInput): [string, string][] {
   const out: [string, string][] = [];
+  if (headers === NO_HEADERS) return out;
   if (headers instanceof Headers) {
     headers.forEach((value, name) => out.push([name, value]));
     return out;

@@ -29,6 +29,10 @@ import { HTTPMessage } from "./http_message.ts";
 import type { TraceExchange } from "./trace.ts";
 
 const EMPTY = new Uint8Array(0);
+// What `headers` holds until the head is read; HTTPMessage is read-only, so
+// one instance serves every response (building one per response showed up
+// in profiles).
+const NO_FIELDS = new HTTPMessage(FieldList.from([]));
 
 /** An interim (1xx) response seen before the final one, e.g. 103 Early Hints. */
 export interface InformationalResponse {
@@ -95,7 +99,7 @@ export class HTTPResponse implements AsyncIterable<Uint8Array> {
   /** 10 for HTTP/1.0, 11 for HTTP/1.1 (as in Python). */
   version: 10 | 11 = 11;
   /** The header fields, all values kept. */
-  headers: HTTPMessage = new HTTPMessage(FieldList.from([]));
+  headers: HTTPMessage = NO_FIELDS;
   /** Trailer fields of a chunked body, once it has been read to its end. */
   trailers: HTTPMessage | null = null;
   /** Interim responses (100, 103 …) received before this one. */
@@ -286,25 +290,24 @@ export class HTTPResponse implements AsyncIterable<Uint8Array> {
     this.#channel.onEnd(this.#keepAlive);
   }
 
-  // The next piece of body as a view (valid until the next call), or null.
-  async #nextChunk(): Promise<Uint8Array | null> {
+  // The next piece of body without I/O: a view (valid until the next read),
+  // null at the end of the body, or undefined when a socket read is needed.
+  #pollChunk(): Uint8Array | null | undefined {
     const pending = this.#pending;
     if (pending !== null) {
       this.#pending = null;
       return pending;
     }
     if (this.#done) return null;
+    const transport = this.#channel.transport;
     for (;;) {
       let event: ResponseEvent | null;
-      const transport = this.#channel.transport;
       try {
-        // Parse what is buffered before awaiting a read.
-        while ((event = transport.poll()) === null) {
-          await transport.fill(this.#channel.readTimeoutMs);
-        }
+        event = transport.poll();
       } catch (error) {
         throw this.#fail(error, true);
       }
+      if (event === null) return undefined;
       if (event.kind === "data") {
         const n = event.data.length;
         if (this.length !== null) this.length -= n;
@@ -317,6 +320,20 @@ export class HTTPResponse implements AsyncIterable<Uint8Array> {
     }
   }
 
+  // The next piece of body as a view (valid until the next call), or null.
+  async #nextChunk(): Promise<Uint8Array | null> {
+    for (;;) {
+      // Parse what is buffered before awaiting a read.
+      const chunk = this.#pollChunk();
+      if (chunk !== undefined) return chunk;
+      try {
+        await this.#channel.transport.fill(this.#channel.readTimeoutMs);
+      } catch (error) {
+        throw this.#fail(error, true);
+      }
+    }
+  }
+
   /**
    * Reads the body: all of it (then the response is closed), or up to `amt`
    * bytes (fewer only at the end of the body).
@@ -326,14 +343,33 @@ export class HTTPResponse implements AsyncIterable<Uint8Array> {
    * @throws {IncompleteRead} When the connection closes early; `partial`
    *   holds the bytes read by this call.
    */
-  async read(amt?: number): Promise<Uint8Array> {
-    if (amt !== undefined && amt >= 0) {
-      const out = new Uint8Array(amt);
-      const n = await this.readinto(out);
-      return n === amt ? out : out.slice(0, n);
-    }
+  read(amt?: number): Promise<Uint8Array> {
+    if (amt !== undefined && amt >= 0) return this.#readAmount(amt);
+    // Not async: a small body usually arrives with its head, and taking it
+    // without an await per piece is most of a sequential request's cost.
     const parts: Uint8Array[] = [];
     let total = 0;
+    try {
+      for (;;) {
+        const chunk = this.#pollChunk();
+        if (chunk === undefined) break;
+        if (chunk === null) return Promise.resolve(concat(parts, total));
+        parts.push(chunk.slice());
+        total += chunk.length;
+      }
+    } catch (error) {
+      return Promise.reject(withPartial(error, parts, total));
+    }
+    return this.#readRest(parts, total);
+  }
+
+  async #readAmount(amt: number): Promise<Uint8Array> {
+    const out = new Uint8Array(amt);
+    const n = await this.readinto(out);
+    return n === amt ? out : out.slice(0, n);
+  }
+
+  async #readRest(parts: Uint8Array[], total: number): Promise<Uint8Array> {
     try {
       for (;;) {
         const chunk = await this.#nextChunk();
@@ -342,12 +378,7 @@ export class HTTPResponse implements AsyncIterable<Uint8Array> {
         total += chunk.length;
       }
     } catch (error) {
-      if (error instanceof IncompleteRead) {
-        throw new IncompleteRead(concat(parts, total), error.expected, {
-          cause: error.cause,
-        });
-      }
-      throw error;
+      throw withPartial(error, parts, total);
     }
     return concat(parts, total);
   }
@@ -480,6 +511,19 @@ export class HTTPResponse implements AsyncIterable<Uint8Array> {
       if (!this.#done) this.close();
     }
   }
+}
+
+// An IncompleteRead carrying the bytes this read() call got; other errors as they are.
+function withPartial(
+  error: unknown,
+  parts: Uint8Array[],
+  total: number,
+): unknown {
+  return error instanceof IncompleteRead
+    ? new IncompleteRead(concat(parts, total), error.expected, {
+      cause: error.cause,
+    })
+    : error;
 }
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {

@@ -14,13 +14,12 @@
  * @module
  */
 
-import { serializeRequestHead } from "../http1/serializer.ts";
+import { encodeLatin1, requestHeadText } from "./_head.ts";
 import type { Limits } from "../http1/limits.ts";
 import { ConnectionResetError } from "../net/errors.ts";
 import { dialTcp, Transport } from "./_transport.ts";
 import {
   IDEMPOTENT_METHODS,
-  join,
   prepareBody,
   type PreparedBody,
   type RequestBody,
@@ -96,13 +95,17 @@ interface PoolConn {
   closing: boolean;
   idleTimer: ReturnType<typeof setTimeout> | undefined;
   idleSince: number;
-  // Settles when the last response handed out on this connection is done.
-  tail: Promise<void>;
-  // Serialises writes on the socket.
-  writeTail: Promise<void>;
-  // In-memory requests waiting for the next write, and that write.
-  outbox: Uint8Array[];
-  batch: Promise<void>;
+  // A response on this connection is being read (its turn in order); the
+  // exchanges waiting for theirs, in the order their requests were written.
+  reading: boolean;
+  readQueue: (() => void)[];
+  // A write is under way (or deferred); writes waiting for it, in order.
+  writing: boolean;
+  writeQueue: (() => Promise<void>)[];
+  // Heads and bodies of in-memory requests waiting for the next write (one
+  // write job is scheduled while this is not empty), and trace callbacks.
+  outbox: (string | Uint8Array)[];
+  outboxSent: (() => void)[];
 }
 
 interface Origin {
@@ -113,6 +116,8 @@ interface Origin {
   conns: PoolConn[];
   dialing: number;
   waiters: (() => void)[];
+  // The Host field value.
+  host: string;
 }
 
 interface Attempt {
@@ -251,6 +256,8 @@ export class Pool {
     const key = `${url.protocol}//${url.host}`;
     let entry = this.#origins.get(key);
     if (entry === undefined) {
+      const defaultPort = tls ? 443 : 80;
+      const h = hostname.includes(":") ? `[${hostname}]` : hostname;
       entry = {
         key,
         hostname,
@@ -259,6 +266,7 @@ export class Pool {
         conns: [],
         dialing: 0,
         waiters: [],
+        host: port === defaultPort ? h : `${h}:${port}`,
       };
       this.#origins.set(key, entry);
     }
@@ -311,10 +319,12 @@ export class Pool {
       closing: false,
       idleTimer: undefined,
       idleSince: 0,
-      tail: Promise.resolve(),
-      writeTail: Promise.resolve(),
+      reading: false,
+      readQueue: [],
+      writing: false,
+      writeQueue: [],
       outbox: [],
-      batch: Promise.resolve(),
+      outboxSent: [],
     };
   }
 
@@ -323,6 +333,31 @@ export class Pool {
     conn.inFlight++;
     if (!pipelinable) conn.pipelinable = false;
     return conn;
+  }
+
+  // Claims a connection without waiting, in the order #acquire tries: an
+  // idle one; none while another may be dialled; else a pipelinable one.
+  #claimNow(origin: Origin, pipelinable: boolean): PoolConn | null {
+    const conns = origin.conns;
+    for (let i = conns.length - 1; i >= 0; i--) {
+      const c = conns[i]!;
+      if (c.inFlight === 0 && !c.closing && !c.transport.closed) {
+        return this.#claim(c, pipelinable);
+      }
+    }
+    if (conns.length + origin.dialing < this.#max) return null;
+    if (this.#depth > 1 && pipelinable) {
+      let best: PoolConn | null = null;
+      for (const c of conns) {
+        if (
+          c.pipelinable && !c.closing && !c.transport.closed &&
+          c.inFlight < this.#depth &&
+          (best === null || c.inFlight < best.inFlight)
+        ) best = c;
+      }
+      if (best !== null) return this.#claim(best, true);
+    }
+    return null;
   }
 
   // Finds or opens a connection for one request, already claimed.
@@ -336,12 +371,8 @@ export class Pool {
       if (this.#closed) {
         throw new HTTPException("Cannot send a request: the pool is closed");
       }
-      for (let i = origin.conns.length - 1; i >= 0; i--) {
-        const c = origin.conns[i]!;
-        if (c.inFlight === 0 && !c.closing && !c.transport.closed) {
-          return [this.#claim(c, pipelinable), false];
-        }
-      }
+      const claimed = this.#claimNow(origin, pipelinable);
+      if (claimed !== null) return [claimed, false];
       if (origin.conns.length + origin.dialing < this.#max) {
         origin.dialing++;
         let conn: PoolConn;
@@ -361,17 +392,6 @@ export class Pool {
         origin.conns.push(conn);
         return [this.#claim(conn, pipelinable), true];
       }
-      if (this.#depth > 1 && pipelinable) {
-        let best: PoolConn | null = null;
-        for (const c of origin.conns) {
-          if (
-            c.pipelinable && !c.closing && !c.transport.closed &&
-            c.inFlight < this.#depth &&
-            (best === null || c.inFlight < best.inFlight)
-          ) best = c;
-        }
-        if (best !== null) return [this.#claim(best, true), false];
-      }
       await new Promise<void>((resolve, reject) => {
         const signal = request.signal;
         const onAbort = () => {
@@ -389,48 +409,81 @@ export class Pool {
     }
   }
 
+  // Runs a write job now, or after the writes queued before it.
+  #schedule(conn: PoolConn, job: () => Promise<void>): void {
+    if (conn.writing) conn.writeQueue.push(job);
+    else this.#runWrite(conn, job);
+  }
+
+  #runWrite(conn: PoolConn, job: () => Promise<void>): void {
+    conn.writing = true;
+    let written: Promise<void>;
+    try {
+      written = job();
+    } catch (error) {
+      written = Promise.reject(error);
+    }
+    // A failed write closes the socket (the exchanges see it when reading)
+    // and records its error on the transport; nothing else to do here.
+    const next = () => {
+      const job = conn.writeQueue.shift();
+      if (job === undefined) conn.writing = false;
+      else this.#runWrite(conn, job);
+    };
+    written.then(next, next);
+  }
+
   // Queues an in-memory request. Requests queued before the write starts
   // leave together; when pipelining, the write waits until the responses
   // already received are handled (the socket is about to be read), so one
   // read's worth of answers turns into one write of new requests.
-  #enqueue(conn: PoolConn, bytes: Uint8Array): Promise<void> {
-    conn.outbox.push(bytes);
-    if (conn.outbox.length > 1) return conn.batch;
+  #enqueue(
+    conn: PoolConn,
+    head: string,
+    body: Uint8Array | null,
+    sent: (() => void) | null,
+  ): void {
+    const outbox = conn.outbox;
+    const first = outbox.length === 0;
+    // Heads in a row become one string: one encode for the batch.
+    const last = outbox.length - 1;
+    if (!first && typeof outbox[last] === "string") outbox[last] += head;
+    else outbox.push(head);
+    if (body !== null && body.length > 0) outbox.push(body);
+    if (sent !== null) conn.outboxSent.push(sent);
+    if (!first) return;
     const transport = conn.transport;
-    conn.batch = new Promise<void>((resolve, reject) => {
-      const flush = () => {
-        transport.onBeforeRead = null;
-        const written = conn.writeTail.then(() => {
-          const parts = conn.outbox.splice(0);
-          if (transport.closed) {
-            throw new RemoteDisconnected(
-              `Cannot write to ${transport.peer}: the connection was closed`,
-            );
-          }
-          if (parts.length === 1) return transport.write(parts[0]!);
-          let total = 0;
-          for (const part of parts) total += part.length;
-          const out = new Uint8Array(total);
-          let at = 0;
-          for (const part of parts) {
-            out.set(part, at);
-            at += part.length;
-          }
-          return transport.write(out);
-        });
-        conn.writeTail = written.catch(() => {});
-        written.then(resolve, reject);
-      };
-      if (
-        this.#depth > 1 && !transport.closed && !transport.reading &&
-        transport.parser.bufferedBytes > 0
-      ) {
-        transport.onBeforeRead = flush;
-      } else {
-        flush();
+    const flush = (): Promise<void> => {
+      const parts = conn.outbox;
+      const done = conn.outboxSent;
+      conn.outbox = [];
+      conn.outboxSent = [];
+      if (transport.closed) {
+        return Promise.reject(
+          new RemoteDisconnected(
+            `Cannot write to ${transport.peer}: the connection was closed`,
+          ),
+        );
       }
-    });
-    return conn.batch;
+      const written = transport.writeParts(parts);
+      if (done.length === 0) return written;
+      return written.then(() => {
+        for (const callback of done) callback();
+      });
+    };
+    if (
+      this.#depth > 1 && !conn.writing && !transport.closed &&
+      !transport.reading && transport.parser.bufferedBytes > 0
+    ) {
+      // Hold the writer until the socket is about to be read.
+      conn.writing = true;
+      transport.onBeforeRead = () => {
+        conn.writing = false;
+        this.#runWrite(conn, flush);
+      };
+    } else {
+      this.#schedule(conn, flush);
+    }
   }
 
   #wake(origin: Origin): void {
@@ -444,7 +497,7 @@ export class Pool {
     conn.idleTimer = setTimeout(() => {
       conn.idleTimer = undefined;
       if (conn.inFlight > 0 || conn.transport.closed) return;
-      const left = conn.idleSince + this.#idleTimeoutMs - performance.now();
+      const left = conn.idleSince + this.#idleTimeoutMs - Date.now();
       if (left > 1) this.#armIdle(origin, conn, left);
       else this.#remove(origin, conn);
     }, ms);
@@ -464,7 +517,7 @@ export class Pool {
     origin: Origin,
     method: string,
     path: string,
-    head: Uint8Array,
+    head: string,
     body: PreparedBody,
     chunked: boolean,
     idempotent: boolean,
@@ -472,7 +525,16 @@ export class Pool {
     state: Attempt,
     retry: boolean,
   ): Promise<HTTPResponse> {
-    const [conn, fresh] = await this.#acquire(origin, idempotent, request);
+    const signal = request.signal;
+    signal?.throwIfAborted();
+    if (this.#closed) {
+      throw new HTTPException("Cannot send a request: the pool is closed");
+    }
+    // Most requests find a connection without waiting: no await then.
+    const now = this.#claimNow(origin, idempotent);
+    const [conn, fresh] = now !== null
+      ? [now, false]
+      : await this.#acquire(origin, idempotent, request);
     const transport = conn.transport;
     if (conn.inFlight > 1 || transport.exchanges > 0) state.reused = true;
     if (this.#depth > 1 && idempotent) this.#wake(origin);
@@ -489,14 +551,22 @@ export class Pool {
       retry,
     );
 
-    // Order matters: the parser matches responses to requests as written.
+    // Order matters: the parser matches responses to requests as written,
+    // and responses are read in the same order (readQueue).
     transport.parser.expectResponseTo(method);
-    const previous = conn.tail;
-    let release!: () => void;
-    conn.tail = new Promise<void>((resolve) => (release = resolve));
+    const myTurn = !conn.reading;
+    let turn: Promise<void> | null = null;
+    if (myTurn) conn.reading = true;
+    else {
+      turn = new Promise<void>((resolve) => conn.readQueue.push(resolve));
+    }
+    const release = () => {
+      const next = conn.readQueue.shift();
+      if (next === undefined) conn.reading = false;
+      else next();
+    };
 
     let settled = false;
-    const signal = request.signal;
     const onAbort = () => {
       this.#remove(origin, conn);
     };
@@ -518,7 +588,8 @@ export class Pool {
       release();
       transport.exchanges++;
       if (conn.inFlight === 0 && !this.#closed) {
-        conn.idleSince = performance.now();
+        // Date.now(): performance.now() is a runtime call, once per request.
+        conn.idleSince = Date.now();
         if (conn.idleTimer === undefined) {
           this.#armIdle(origin, conn, this.#idleTimeoutMs);
         }
@@ -527,44 +598,54 @@ export class Pool {
     };
     signal?.addEventListener("abort", onAbort, { once: true });
 
-    let write: Promise<void>;
+    // A body that failed to stream (not the socket: the transport records
+    // that) is reported instead of what the read then meets.
+    let bodyError: unknown = null;
     if (body.stream === null && !chunked) {
-      const bytes = body.bytes === null || body.bytes.length === 0
-        ? head
-        : join(head, body.bytes);
-      write = this.#enqueue(conn, bytes).then(() => {
-        exchange?.sent(head, body.bytes?.length ?? 0, body.bytes);
-      });
+      const bytes = body.bytes;
+      this.#enqueue(
+        conn,
+        head,
+        bytes,
+        exchange === null ? null : () => {
+          exchange.sent(encodeLatin1(head), bytes?.length ?? 0, bytes);
+        },
+      );
     } else {
-      write = conn.writeTail.then(async () => {
-        if (transport.closed) {
-          throw new RemoteDisconnected(
-            `Cannot write to ${transport.peer}: the connection was closed`,
+      this.#schedule(conn, async () => {
+        try {
+          if (transport.closed) {
+            throw new RemoteDisconnected(
+              `Cannot write to ${transport.peer}: the connection was closed`,
+            );
+          }
+          await transport.writeParts([head]);
+          const source = body.bytes !== null ? [body.bytes] : body.stream;
+          const n = source === null ? 0 : await writeStream(
+            (b) => transport.write(b),
+            source,
+            chunked,
+            chunked ? null : body.length,
           );
+          exchange?.sent(encodeLatin1(head), n, body.bytes);
+        } catch (error) {
+          bodyError = error;
+          // The server would wait for the rest of the body: give up the socket.
+          transport.close();
+          throw error;
         }
-        await transport.write(head);
-        const source = body.bytes !== null ? [body.bytes] : body.stream;
-        const n = source === null ? 0 : await writeStream(
-          (b) => transport.write(b),
-          source,
-          chunked,
-          chunked ? null : body.length,
-        );
-        exchange?.sent(head, n, body.bytes);
       });
-      conn.writeTail = write.catch(() => {});
     }
     // Do not wait for the write before reading: a pipelined write may be
     // waiting for this very read (see #enqueue). A failed write closes the
     // socket, so the read fails too; report the write's error then.
-    const wrote = write.then(() => null, (error: unknown) => error);
-    try {
-      await previous;
-      if (signal?.aborted) throw signal.reason;
-    } catch (error) {
-      exchange?.fail(error);
-      settle(false, false);
-      throw error;
+    if (turn !== null) {
+      await turn;
+      if (signal?.aborted) {
+        exchange?.fail(signal.reason);
+        settle(false, false);
+        throw signal.reason;
+      }
     }
     const channel: ResponseChannel = {
       transport,
@@ -581,7 +662,7 @@ export class Pool {
         request.headersTimeoutMs ?? this.#options.headersTimeoutMs,
       );
     } catch (error) {
-      throw (await wrote) ?? error;
+      throw bodyError ?? transport.writeError ?? error;
     }
     return response;
   }
@@ -610,7 +691,7 @@ function buildHead(
   path: string,
   request: PoolRequest,
   body: PreparedBody,
-): [Uint8Array, boolean] {
+): [string, boolean] {
   const fields: [string, string][] = [];
   let host = false, length = false, te = false, type = false;
   const add = (name: string, value: string) => {
@@ -621,8 +702,10 @@ function buildHead(
     else if (lower === "content-type") type = true;
     fields.push([name, value]);
   };
-  const headers = request.headers ?? [];
-  if (headers instanceof Headers) headers.forEach((v, n) => add(n, v));
+  const headers = request.headers;
+  if (headers === undefined) {
+    // Nothing to look through.
+  } else if (headers instanceof Headers) headers.forEach((v, n) => add(n, v));
   else if (Symbol.iterator in headers) {
     for (
       const [n, v] of headers as Iterable<readonly [string, string | number]>
@@ -630,16 +713,7 @@ function buildHead(
       add(n, String(v));
     }
   } else for (const [n, v] of Object.entries(headers)) add(n, String(v));
-  if (!host) {
-    const defaultPort = origin.tls ? 443 : 80;
-    const h = origin.hostname.includes(":")
-      ? `[${origin.hostname}]`
-      : origin.hostname;
-    fields.unshift([
-      "Host",
-      origin.port === defaultPort ? h : `${h}:${origin.port}`,
-    ]);
-  }
+  if (!host) fields.unshift(["Host", origin.host]);
   if (!type && body.contentType !== null) {
     fields.push(["Content-Type", body.contentType]);
   }
@@ -654,5 +728,5 @@ function buildHead(
       fields.push(["Content-Length", "0"]);
     }
   }
-  return [serializeRequestHead(method, path, fields), chunked];
+  return [requestHeadText(method, path, fields), chunked];
 }
