@@ -15,6 +15,7 @@ import type { ResponseEvent } from "../http1/events.ts";
 import type { Limits } from "../http1/limits.ts";
 import { TimeoutError, toNetError } from "../net/errors.ts";
 import { connectTcp } from "../net/tcp.ts";
+import { type BoundAddress, dialBound } from "./_bound_conn.ts";
 import { ConnectTimeout, ReadTimeout, RemoteDisconnected } from "./errors.ts";
 import { encodeLatin1Into } from "./_head.ts";
 
@@ -24,14 +25,18 @@ export const READ_BUFFER_BYTES = 64 * 1024;
 export const WRITE_BUFFER_BYTES = 4096;
 
 /**
- * Opens a TCP connection with Nagle off; a connect timeout becomes the
- * client's `ConnectTimeout` (with net's `TimeoutError` as its cause).
+ * Opens a TCP connection with Nagle off, from `source` when given; a connect
+ * timeout becomes the client's `ConnectTimeout` (with net's `TimeoutError`
+ * as its cause).
  */
 export async function dialTcp(
   address: { hostname: string; port: number },
   timeoutMs: number | undefined,
+  source: BoundAddress | null = null,
 ): Promise<Deno.Conn> {
   try {
+    // Deno.connect cannot choose the local address; node:net can.
+    if (source !== null) return await dialBound(address, source, timeoutMs);
     return await connectTcp({
       ...address,
       noDelay: true,

@@ -21,6 +21,11 @@ import type { Limits } from "../http1/limits.ts";
 import type { ResponseHead } from "../http1/events.ts";
 import { ConnectionResetError } from "../net/errors.ts";
 import { dialTcp, Transport } from "./_transport.ts";
+import {
+  type BoundAddress,
+  isBoundConn,
+  startTlsBound,
+} from "./_bound_conn.ts";
 import { type ByteWriter, LineSink, pyBytesRepr } from "./_sink.ts";
 import {
   IDEMPOTENT_METHODS,
@@ -65,8 +70,10 @@ export interface HTTPConnectionOptions {
    */
   timeout?: number | null;
   /**
-   * Python's local address to bind. Deno cannot choose the local address of
-   * an outgoing TCP connection, so anything but null/`["", 0]` throws.
+   * Python's local address to bind, `[host, port]` (`""` any address, `0`
+   * any port). `Deno.connect` cannot choose it, so such connections go
+   * through `node:net` (grant `--allow-net` for that host too); over HTTPS,
+   * `caCerts` then replaces the default roots rather than adding to them.
    */
   source_address?: readonly [string, number] | null;
   /** Bytes read at a time from a file body (default 8192, as in Python). */
@@ -147,12 +154,15 @@ export class HTTPConnection {
   timeout: number | null;
   /** Bytes read at a time from a file body. */
   blocksize: number;
+  /** The local `[host, port]` to connect from, or null (any). */
+  readonly source_address: readonly [string, number] | null;
   /** Debug level set by `set_debuglevel()`. */
   debuglevel = 0;
   /** Connect on demand when sending (Python's `auto_open`). */
   auto_open = true;
 
   readonly #limits: Partial<Limits> | undefined;
+  readonly #source: BoundAddress | null;
   readonly #continueTimeoutMs: number;
   readonly #trace: Trace | null;
   readonly #debugWriter: ByteWriter;
@@ -196,14 +206,11 @@ export class HTTPConnection {
     this.#continueTimeoutMs = options.continueTimeoutMs ?? 1000;
     this.#trace = options.trace ?? null;
     this.#debugWriter = options.debugWriter ?? Deno.stderr;
-    const source = options.source_address;
-    if (source != null && (source[0] !== "" || source[1] !== 0)) {
-      throw new TypeError(
-        `Cannot bind source_address ${
-          JSON.stringify(source)
-        }: Deno.connect cannot choose the local address`,
-      );
-    }
+    const source = options.source_address ?? null;
+    this.source_address = source;
+    this.#source = source !== null && (source[0] !== "" || source[1] !== 0)
+      ? { hostname: source[0], port: source[1] }
+      : null;
   }
 
   /** The port used when none is given (80; 443 for HTTPS). */
@@ -285,7 +292,7 @@ export class HTTPConnection {
     const address = { hostname: this.host, port: this.port };
     const timeoutMs = this.timeout === null ? undefined : this.timeout * 1000;
     const started = performance.now();
-    let conn: Deno.Conn = await dialTcp(address, timeoutMs);
+    let conn: Deno.Conn = await dialTcp(address, timeoutMs, this.#source);
     try {
       let serverName = this.host;
       if (this.#tunnel !== null) {
@@ -905,14 +912,21 @@ export class HTTPSConnection extends HTTPConnection {
     serverName: string,
   ): Promise<Deno.Conn> {
     const name = this.#serverName ?? serverName;
-    const tls = await Deno.startTls(conn, {
+    const options = {
       hostname: name,
       ...(this.#caCerts === undefined ? {} : { caCerts: this.#caCerts }),
-    });
+    };
+    let tls: Deno.TlsConn | null = null;
     try {
+      // A socket bound with source_address is a node:net one underneath.
+      tls = isBoundConn(conn)
+        ? await startTlsBound(conn, options)
+        : await Deno.startTls(conn, options);
       await tls.handshake();
     } catch (cause) {
-      tls.close();
+      try {
+        tls?.close();
+      } catch { /* already closed */ }
       throw new HTTPException(
         `Cannot complete the TLS handshake with ${this.host}:${this.port} as "${name}": ${
           (cause as Error).message
