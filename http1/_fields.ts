@@ -142,6 +142,21 @@ export function parseFieldLine(
       );
     }
   }
+  pushField(bytes, start, nameEnd, valueStart, end, offsets, base);
+  return seen < 0x80;
+}
+
+// Appends a field's four offsets (minus `base`), the value without its
+// trailing whitespace (RFC 9110 §5.5: OWS is not part of the value).
+function pushField(
+  bytes: Uint8Array,
+  start: number,
+  nameEnd: number,
+  valueStart: number,
+  end: number,
+  offsets: number[],
+  base: number,
+): void {
   let valueEnd = end;
   while (
     valueEnd > valueStart &&
@@ -153,7 +168,6 @@ export function parseFieldLine(
     valueStart - base,
     valueEnd - base,
   );
-  return seen < 0x80;
 }
 
 /**
@@ -189,16 +203,6 @@ export function scanFieldLine(
   if (i + 1 < limit && b === CR && bytes[i + 1] === LF) next = i + 2;
   else if (i < limit && b === LF && allowBareLf) next = i + 1;
   else return -1;
-  let valueEnd = i;
-  while (
-    valueEnd > valueStart &&
-    (bytes[valueEnd - 1] === SP || bytes[valueEnd - 1] === HTAB)
-  ) valueEnd--;
-  offsets.push(
-    start - base,
-    nameEnd - base,
-    valueStart - base,
-    valueEnd - base,
-  );
+  pushField(bytes, start, nameEnd, valueStart, i, offsets, base);
   return seen < 0x80 ? next : -next - 1;
 }

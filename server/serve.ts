@@ -94,14 +94,18 @@ function defaultOnListen(addr: Deno.NetAddr, secure: boolean): void {
   );
 }
 
-function defaultOnError(error: unknown): Response {
+function writeErrorLine(what: string, error: unknown): void {
   Deno.stderr.writeSync(
     encoder.encode(
-      `Error in request handler: ${
+      `Error in ${what}: ${
         error instanceof Error ? error.stack ?? error.message : String(error)
       }\n`,
     ),
   );
+}
+
+function defaultOnError(error: unknown): Response {
+  writeErrorLine("request handler", error);
   return new Response("Internal Server Error", {
     status: 500,
     headers: { "content-type": "text/plain;charset=UTF-8" },
@@ -423,13 +427,7 @@ async function runUpgrade(
 }
 
 function defaultOnUpgradeError(error: unknown): void {
-  Deno.stderr.writeSync(
-    encoder.encode(
-      `Error in upgrade handler: ${
-        error instanceof Error ? error.stack ?? error.message : String(error)
-      }\n`,
-    ),
-  );
+  writeErrorLine("upgrade handler", error);
 }
 
 async function onErrorResponse(
