@@ -95,9 +95,10 @@ class NodeSocketConn implements Deno.TcpConn, Deno.TlsConn {
     this.#socket = socket;
     this.#tcp = tcp;
     this.#alpnProtocol = alpnProtocol;
-    // TODO(h5): Deno 2.9's node:tls drops the end of stream when a paused
+    // Known limit: Deno 2.9's node:tls drops the end of stream when a paused
     // TLS socket resumes (no 'end', no 'close'; every read would hang), so
-    // TLS conns are never paused: unread TLS bytes buffer without bound.
+    // TLS conns are never paused: unread TLS bytes buffer without bound
+    // until read (README, Client: source_address).
     this.#pausable = socket === tcp;
     this.localAddr = netAddr(tcp.localAddress, tcp.localPort);
     this.remoteAddr = netAddr(tcp.remoteAddress, tcp.remotePort);

@@ -16,9 +16,6 @@
 
 import { errorResponse } from "./body.ts";
 
-// TODO(#4): a static-files layer wrapping serveDir() from ./static.ts goes in
-// server/middleware/static.ts once that lands (owned by the static-files work).
-
 /** Path parameters captured by a route pattern, already percent-decoded. */
 export type Params = Record<string, string>;
 
