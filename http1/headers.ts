@@ -12,6 +12,8 @@ import {
 } from "./_chars.ts";
 
 const asciiDecoder = new TextDecoder();
+// Before the section is decoded, values this short are built byte by byte.
+const SHORT_SLICE_CHARS = 8;
 
 /**
  * The header (or trailer) fields of one parsed message, in wire order, with
@@ -117,6 +119,16 @@ export class FieldList implements Iterable<[string, string]> {
   #slice(start: number, end: number): string {
     if (!this.#ascii) return decodeLatin1(this.#bytes, start, end);
     if (this.#text === null) {
+      if (end - start <= SHORT_SLICE_CHARS) {
+        // A short first read (the client's Content-Length): a few one-byte
+        // characters cost far less than decoding the whole section.
+        const bytes = this.#bytes;
+        let text = "";
+        for (let i = start; i < end; i++) {
+          text += String.fromCharCode(bytes[i]!);
+        }
+        return text;
+      }
       const offsets = this.#offsets;
       this.#textBase = offsets[0]!;
       this.#text = asciiDecoder.decode(

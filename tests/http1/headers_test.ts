@@ -96,3 +96,29 @@ Deno.test("splitTokens trims only SP and HTAB and lower-cases", () => {
   assert.deepEqual(splitTokens("chunked\xa0"), ["chunked\xa0"]);
   assert.deepEqual(splitTokens(""), []);
 });
+
+Deno.test("FieldList reads ASCII names and values of every length in any order", () => {
+  const pairs: [string, string][] = [];
+  for (let n = 0; n <= 20; n++) {
+    pairs.push([`N${"n".repeat(n)}`, "0123456789abcdefghijk".slice(0, n)]);
+  }
+  const head = pairs.map(([name, value]) => `${name}: ${value}\r\n`).join("");
+  const expected = [["Host", "h"], ...pairs];
+  // Short reads first (before the section is decoded), then long ones, and
+  // the reverse; each on a fresh list.
+  const byLength = expected.map((_, i) => i).sort((a, b) =>
+    expected[a]![1]!.length - expected[b]![1]!.length
+  );
+  for (const order of [byLength, [...byLength].reverse()]) {
+    const h = parsed(head);
+    for (const i of order) {
+      assert.equal(h.value(i), expected[i]![1]);
+      assert.equal(h.name(i), expected[i]![0]);
+    }
+    assert.deepEqual([...h], expected);
+  }
+  const h = parsed("Content-Length:  42 \r\nX: 12345678\r\nY: 123456789\r\n");
+  assert.equal(h.get("content-length"), "42");
+  assert.equal(h.get("x"), "12345678");
+  assert.equal(h.get("y"), "123456789");
+});

@@ -508,3 +508,69 @@ Deno.test("ResponseParser vector tables have unique names", () => {
   const names = [...VALID_RESPONSES, ...HOSTILE_RESPONSES].map((v) => v.name);
   assert.equal(new Set(names).size, names.length);
 });
+
+Deno.test("ResponseParser frames Content-Length values of every width at every split point", () => {
+  const cases: [string, number | string][] = [
+    ["3", 3],
+    ["03", 3],
+    [" 3\t", 3],
+    ["00000003", 3],
+    ["000000003", 3],
+    ["000000000000003", 3],
+    ["0000000000000003", 3],
+    ["3, 3", 3],
+    ["3,3", 3],
+    ["0", 0],
+    ["3, 4", "CONFLICTING_CONTENT_LENGTH"],
+    ["+3", "BAD_CONTENT_LENGTH"],
+    ["3\xa0", "BAD_CONTENT_LENGTH"],
+    ["00000000000000003", "BAD_CONTENT_LENGTH"],
+  ];
+  for (const [value, want] of cases) {
+    const raw =
+      `HTTP/1.1 200 OK\r\nContent-Length: ${value}\r\nX-Long: ${
+        "v".repeat(20)
+      }\r\n\r\n${want === 0 ? "" : "abc"}` + NEXT;
+    for (const chunks of splits(bytes(raw))) {
+      const where = `${JSON.stringify(value)} ${describe(chunks)}`;
+      const parser = new ResponseParser();
+      parser.expectResponseTo("GET");
+      parser.expectResponseTo("GET");
+      const { events, error } = run(parser, chunks);
+      if (typeof want === "string") {
+        assertProtocolError(error, want, 400, where);
+        continue;
+      }
+      assert.equal(error, undefined, `${where}: ${error}`);
+      const head = events[0]!;
+      assert.equal(head.kind, "head", where);
+      assert.deepEqual(
+        head.framing,
+        want === 0 ? { kind: "none" } : { kind: "length", length: want },
+        where,
+      );
+      const kinds = events.map((e) => e.kind === "data" ? e.text : e.kind);
+      assert.deepEqual(
+        kinds,
+        want === 0
+          ? ["head", "end", "head", "end"]
+          : ["head", "abc", "end", "head", "end"],
+        where,
+      );
+    }
+  }
+  // The value read for framing and the values read afterwards agree.
+  const parser = new ResponseParser();
+  parser.expectResponseTo("GET");
+  parser.receive(
+    bytes("HTTP/1.1 200 OK\r\nContent-Length:  3 \r\nX-A: 12345678\r\n\r\n"),
+  );
+  const head = parser.next();
+  assert.ok(head.kind === "head");
+  assert.equal(head.headers.get("content-length"), "3");
+  assert.equal(head.headers.get("x-a"), "12345678");
+  assert.deepEqual([...head.headers], [
+    ["Content-Length", "3"],
+    ["X-A", "12345678"],
+  ]);
+});
