@@ -76,7 +76,7 @@ export interface EngineState {
   /** Called after the engine answered a request itself. */
   reportCanned(response: CannedResponse): void;
   /** Called once when a connection's run() ends (no await frame per connection). */
-  connectionEnded?(connection: Connection): void;
+  connectionEnded(connection: Connection): void;
 }
 
 /** The raw socket and the bytes read past the request head, for upgrades. */
@@ -394,7 +394,7 @@ export class Connection {
         await this.#lingeringClose();
       }
       this.close();
-      this.#engine.connectionEnded?.(this);
+      this.#engine.connectionEnded(this);
     }
   }
 

@@ -111,15 +111,12 @@ export class Engine implements EngineState {
   }
 
   /** Runs one accepted connection to its end (HTTPServer's serial mode). */
-  async serveConnection(conn: Deno.Conn, secure: boolean): Promise<void> {
+  serveConnection(conn: Deno.Conn, secure: boolean): Promise<void> {
     const connection = new Connection(conn, this, this.#dispatch, secure);
     this.#connections.add(connection);
-    try {
-      await connection.run();
-    } finally {
-      this.#connections.delete(connection);
-      this.#maybeFinish();
-    }
+    // run() never throws and calls connectionEnded() as it ends; no async
+    // frame of ours waits on it per connection.
+    return connection.run();
   }
 
   /** Runs the deadline sweep without a listener (HTTPServer drives accept itself). */
@@ -150,15 +147,7 @@ export class Engine implements EngineState {
           } catch { /* already gone */ }
           continue;
         }
-        // No async frame per connection here: run() reports its own end.
-        const connection = new Connection(
-          conn,
-          this,
-          this.#dispatch,
-          this.#secure,
-        );
-        this.#connections.add(connection);
-        void connection.run();
+        void this.serveConnection(conn, this.#secure);
       }
     } finally {
       this.#acceptDone = true;
