@@ -11,6 +11,7 @@ import {
   TimeoutError,
 } from "../../net/errors.ts";
 import { connectTcp } from "../../net/tcp.ts";
+import { concat } from "../server/_raw.ts";
 import { testCertificate } from "../server/_tls.ts";
 
 // Linux routes all of 127.0.0.0/8 to lo, so 127.0.0.2 is a second local
@@ -55,24 +56,19 @@ function sleep(ms: number): Promise<void> {
 async function readAll(conn: Deno.Conn, chunk: number): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   const buf = new Uint8Array(chunk);
-  let total = 0;
   for (;;) {
     const n = await conn.read(buf);
     if (n === null) break;
     assert.ok(n > 0 && n <= chunk);
     parts.push(buf.slice(0, n));
-    total += n;
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concat(parts);
 }
 
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+async function writeReusingBuffer(
+  conn: Deno.Conn,
+  data: Uint8Array,
+): Promise<void> {
   // Odd-sized writes through one reused buffer: a write that resolved
   // before its bytes left would send the next write's bytes instead.
   const scratch = new Uint8Array(7777);
@@ -165,7 +161,7 @@ Deno.test("dialBound conn echoes 1 MiB both ways through small reads", async () 
     for (;;) {
       const n = await server.read(buf);
       if (n === null) break;
-      await writeAll(server, buf.subarray(0, n));
+      await writeReusingBuffer(server, buf.subarray(0, n));
     }
     await server.closeWrite();
   })();
@@ -173,7 +169,7 @@ Deno.test("dialBound conn echoes 1 MiB both ways through small reads", async () 
   try {
     const [received] = await Promise.all([
       readAll(conn, 1000),
-      writeAll(conn, sent).then(() => conn.closeWrite()),
+      writeReusingBuffer(conn, sent).then(() => conn.closeWrite()),
     ]);
     await echo;
     assert.equal(received.length, sent.length);
@@ -493,7 +489,7 @@ async function tlsServer(
   try {
     await conn.handshake();
     const data = await readAll(conn, 1000);
-    await writeAll(conn, data);
+    await writeReusingBuffer(conn, data);
     return null;
   } catch (error) {
     return (error as Error).message;
@@ -538,7 +534,7 @@ for (const hostname of ["127.0.0.1", "localhost"]) {
         const sent = randomBytes(200_000);
         const [received] = await Promise.all([
           readAll(tls, 1000),
-          writeAll(tls, sent).then(() => tls.closeWrite()),
+          writeReusingBuffer(tls, sent).then(() => tls.closeWrite()),
         ]);
         assert.equal(await serving, null);
         assert.equal(received.length, sent.length);
