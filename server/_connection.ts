@@ -51,7 +51,14 @@ function takeOutBuffer(): Uint8Array {
 }
 
 /** What a handler face does with one request. */
-export type Dispatch = (head: RequestHead, exchange: Exchange) => Promise<void>;
+/**
+ * What a handler face does with one request: undefined when it finished
+ * synchronously (no promise, no microtask turn), else a promise.
+ */
+export type Dispatch = (
+  head: RequestHead,
+  exchange: Exchange,
+) => Promise<void> | undefined;
 
 /** A response the engine sent on its own (a malformed request, a timeout). */
 export interface CannedResponse {
@@ -297,13 +304,7 @@ export class Connection {
   // While a watched handler runs, keep one read pending so a close is seen.
   // Not for Upgrade requests: their bytes belong to whoever takes the socket.
   #maybeReadAhead(): void {
-    if (
-      !this.#bodyDone && this.#head?.framing.kind === "none" &&
-      this.#parser.next().kind === "end"
-    ) {
-      // No body to wait for: take its end now (no I/O involved).
-      this.#bodyDone = true;
-    }
+    this.#takeEmptyBodyEnd();
     if (
       this.#onPeerGone === null || this.#readAhead !== null ||
       !this.#bodyDone || this.#detached || this.#closed ||
@@ -371,8 +372,13 @@ export class Connection {
       while (!this.#closed) {
         // Only a boolean lives in this frame across the idle read: the last
         // head and exchange are unreachable while the connection waits.
-        if (!await this.#readHead()) break;
-        const next = await this.#exchangeOnce();
+        // Both steps answer synchronously when they can (a pipelined head
+        // already buffered, a handler that answered at once): every await
+        // costs a promise and a microtask turn per request.
+        const read = this.#readHead();
+        if (read !== true && (read === false || !await read)) break;
+        let next = this.#exchangeOnce();
+        if (typeof next !== "number") next = await next;
         if (next === DETACHED) return;
         if (next !== KEEP) {
           linger = next === LINGER;
@@ -398,8 +404,9 @@ export class Connection {
     }
   }
 
-  // One request after its head was read: dispatch, then decide the connection.
-  async #exchangeOnce(): Promise<Next> {
+  // One request after its head was read: dispatch, then decide the
+  // connection. Synchronous when the face answered synchronously.
+  #exchangeOnce(): Next | Promise<Next> {
     const head = this.#head!;
     this.#requests++;
 
@@ -407,25 +414,62 @@ export class Connection {
     this.#startBody();
     const rejection = this.#rejectEarly(head);
     if (rejection !== null) {
-      await this.#sendCanned(rejection);
-      return LINGER;
+      return this.#sendCanned(rejection).then(() => LINGER);
     }
+    let dispatched: Promise<void> | undefined;
     try {
-      await this.#dispatch(head, exchange);
+      dispatched = this.#dispatch(head, exchange);
+    } finally {
+      if (dispatched === undefined) this.#onPeerGone = null;
+    }
+    if (dispatched !== undefined) {
+      return this.#afterDispatchSettles(dispatched, head, exchange);
+    }
+    return this.#afterDispatch(head, exchange);
+  }
+
+  async #afterDispatchSettles(
+    dispatched: Promise<void>,
+    head: RequestHead,
+    exchange: Exchange,
+  ): Promise<Next> {
+    try {
+      await dispatched;
     } finally {
       this.#onPeerGone = null;
     }
+    return await this.#afterDispatch(head, exchange);
+  }
+
+  #afterDispatch(head: RequestHead, exchange: Exchange): Next | Promise<Next> {
     if (this.#detached) return DETACHED;
     if (this.#bodyError !== null && exchange.bytesWritten === 0) {
-      await this.#sendCanned(this.#bodyError);
-      return LINGER;
+      return this.#sendCanned(this.#bodyError).then(() => LINGER);
     }
-    const keep = exchange.keepAlive && head.upgrade !== "connect" &&
-      await this.#finishBody();
-    if (!keep) {
-      return !this.#bodyDone || this.#parser.bufferedBytes > 0 ? LINGER : CLOSE;
+    this.#takeEmptyBodyEnd();
+    if (!exchange.keepAlive || head.upgrade === "connect") {
+      return this.#closeKind();
     }
-    return KEEP;
+    if (this.#bodyDone) return KEEP;
+    return this.#finishBody().then((drained) =>
+      drained ? KEEP : this.#closeKind()
+    );
+  }
+
+  // Input left unread when we stop: close in stages (see #lingeringClose).
+  #closeKind(): Next {
+    return !this.#bodyDone || this.#parser.bufferedBytes > 0 ? LINGER : CLOSE;
+  }
+
+  // A request without a body: take the parser's end event now (no I/O).
+  #takeEmptyBodyEnd(): void {
+    if (
+      !this.#bodyDone && this.#head?.framing.kind === "none" &&
+      this.#parser.next().kind === "end"
+    ) {
+      this.#bodyDone = true;
+      if (this.#deadlineKind === "body") this.#deadlineKind = null;
+    }
   }
 
   // RFC 9112 §9.6: half-close, then read and discard what the client still
@@ -481,9 +525,16 @@ export class Connection {
     return null;
   }
 
-  async #readHead(): Promise<boolean> {
+  // The next request head: true once it is parsed, false when the
+  // connection ends. Synchronous when one is already buffered (pipelining).
+  #readHead(): boolean | Promise<boolean> {
+    return this.#headFromBuffer() ?? this.#readHeadFromSocket();
+  }
+
+  // A parsed head (true), the end of the connection (false), or null when
+  // the parser needs more bytes.
+  #headFromBuffer(): boolean | null {
     const parser = this.#parser;
-    let waitingSince = false;
     for (;;) {
       const event = parser.next();
       switch (event.kind) {
@@ -499,10 +550,18 @@ export class Connection {
           parser.resume();
           continue;
         case "need-data":
-          break;
+          return null;
         default:
           throw new Error(`Unexpected parser event "${event.kind}" in head`);
       }
+    }
+  }
+
+  // Reads until a head is parsed; the parser needs bytes on entry.
+  async #readHeadFromSocket(): Promise<boolean> {
+    const parser = this.#parser;
+    let waitingSince = false;
+    for (;;) {
       if (this.#pendingBytes > 0) await this.flush();
       if (this.#engine.shuttingDown && parser.bufferedBytes === 0) return false;
       if (parser.bufferedBytes === 0) {
@@ -522,26 +581,28 @@ export class Connection {
       if (this.#readAhead !== null) {
         // A peer-gone watch is reading already; take what it brings.
         if (!await this.#readAhead) return false;
-        continue;
+      } else {
+        const buffer = this.#burst
+          ? new Uint8Array(BURST_BUFFER_BYTES)
+          : this.#headBuffer;
+        // The read is awaited here, not in #fill: one async frame less per
+        // idle connection.
+        let n: number | null;
+        try {
+          n = await this.conn.read(buffer);
+        } catch (error) {
+          this.#readFailed(error);
+          return false;
+        }
+        if (!this.#accept(buffer, n)) return false;
+        if (parser.bufferedBytes > 0 && !waitingSince) {
+          waitingSince = true;
+          this.#idle = false;
+          this.#setDeadline("head", this.limits.headersTimeoutMs);
+        }
       }
-      const buffer = this.#burst
-        ? new Uint8Array(BURST_BUFFER_BYTES)
-        : this.#headBuffer;
-      // The read is awaited here, not in #fill: one async frame less per
-      // idle connection.
-      let n: number | null;
-      try {
-        n = await this.conn.read(buffer);
-      } catch (error) {
-        this.#readFailed(error);
-        return false;
-      }
-      if (!this.#accept(buffer, n)) return false;
-      if (parser.bufferedBytes > 0 && !waitingSince) {
-        waitingSince = true;
-        this.#idle = false;
-        this.#setDeadline("head", this.limits.headersTimeoutMs);
-      }
+      const got = this.#headFromBuffer();
+      if (got !== null) return got;
     }
   }
 
@@ -752,9 +813,15 @@ export class Connection {
     return undefined;
   }
 
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
     // One write loop at a time: a second flush started while a partial
     // write is in progress would interleave its bytes with the first's.
+    if (this.#flushing !== null) return this.#flushAfterCurrent();
+    if (this.#pendingBytes === 0) return Promise.resolve();
+    return this.#flushNow();
+  }
+
+  async #flushAfterCurrent(): Promise<void> {
     while (this.#flushing !== null) {
       try {
         await this.#flushing;
@@ -762,17 +829,12 @@ export class Connection {
         // Its own caller sees that error; this flush finds #closed set.
       }
     }
-    if (this.#pendingBytes === 0) return;
-    const flushing = this.#flushNow();
-    this.#flushing = flushing;
-    try {
-      await flushing;
-    } finally {
-      if (this.#flushing === flushing) this.#flushing = null;
-    }
+    if (this.#pendingBytes > 0) await this.#flushNow();
   }
 
-  async #flushNow(): Promise<void> {
+  // Writes everything queued as one buffer. The common case (the OS takes it
+  // all at once) is one promise on top of the socket write, no async frame.
+  #flushNow(): Promise<void> {
     this.#seal();
     let out: Uint8Array;
     if (this.#pending.length === 1) {
@@ -787,21 +849,45 @@ export class Connection {
     }
     this.#pending = [];
     this.#pendingBytes = 0;
-    if (this.#closed) throw new ConnectionClosedError();
+    if (this.#closed) return Promise.reject(new ConnectionClosedError());
+    let writing: Promise<number>;
     try {
-      let written = 0;
-      while (written < out.length) {
-        written += await this.conn.write(
-          written === 0 ? out : out.subarray(written),
-        );
-      }
-      // Everything staged so far is out: reuse the buffer from its start.
-      if (this.#pendingBytes === 0) this.#outStart = this.#outEnd = 0;
+      writing = this.conn.write(out);
     } catch (error) {
-      // A peer that vanished mid-write ends this connection, not the server.
-      this.close();
-      throw new ConnectionClosedError(error);
+      return Promise.reject(this.#writeFailed(error));
     }
+    const flushing = writing.then(
+      (n) => n === out.length ? this.#wrote() : this.#writeRest(out, n),
+      (error) => {
+        throw this.#writeFailed(error);
+      },
+    );
+    this.#flushing = flushing;
+    return flushing;
+  }
+
+  async #writeRest(out: Uint8Array, written: number): Promise<void> {
+    try {
+      while (written < out.length) {
+        written += await this.conn.write(out.subarray(written));
+      }
+    } catch (error) {
+      throw this.#writeFailed(error);
+    }
+    this.#wrote();
+  }
+
+  #wrote(): void {
+    this.#flushing = null;
+    // Everything staged so far is out: reuse the buffer from its start.
+    if (this.#pendingBytes === 0) this.#outStart = this.#outEnd = 0;
+  }
+
+  // A peer that vanished mid-write ends this connection, not the server.
+  #writeFailed(error: unknown): ConnectionClosedError {
+    this.#flushing = null;
+    this.close();
+    return new ConnectionClosedError(error);
   }
 
   async takeOver(): Promise<TakenOverConnection> {

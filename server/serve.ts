@@ -7,6 +7,7 @@
 import type { RequestHead } from "../http1/events.ts";
 import type {
   CannedResponse,
+  Dispatch,
   Exchange,
   TakenOverConnection,
 } from "./_connection.ts";
@@ -273,52 +274,94 @@ export function webEngineOptions(options: ServeOptions): EngineOptions {
 export function webDispatch(
   handler: ServeHandler,
   options: ServeOptions,
-): (head: RequestHead, exchange: Exchange) => Promise<void> {
+): Dispatch {
   const onError = options.onError ?? defaultOnError;
   const onUpgrade = options.onUpgrade;
   const onAccess = options.onAccess;
   const onInternalError = options.onInternalError ?? defaultOnUpgradeError;
-  return async (head, exchange) => {
-    const started = onAccess ? Date.now() : 0;
-    const info = new HandlerInfo(exchange.remoteAddr);
-    let request: Request;
+
+  // Ends an exchange: settles `completed` and writes the access log line.
+  const finish = (
+    exchange: Exchange,
+    head: RequestHead,
+    info: HandlerInfo,
+    started: number,
+    response: Response,
+    bodyBytes: number,
+    failed: boolean,
+    failure: unknown,
+  ): void => {
+    if (failed) exchange.closeAfter = true;
+    info.settle(failed ? failure : undefined);
+    onAccess?.({
+      remoteAddr: exchange.remoteAddr,
+      time: new Date(started),
+      method: head.method,
+      target: head.target,
+      version: head.version,
+      status: response.status,
+      bodyBytes,
+      durationMs: Date.now() - started,
+    });
+  };
+
+  // Writes the response; undefined when that finished synchronously (a
+  // body in memory and nobody waiting on `completed`).
+  const respond = (
+    exchange: Exchange,
+    head: RequestHead,
+    info: HandlerInfo,
+    started: number,
+    response: Response,
+  ): Promise<void> | undefined => {
+    let written: number | Promise<number>;
     try {
-      request = createWebRequest(head, exchange);
-    } catch {
-      // The target or Host did not make a valid URL.
-      exchange.closeAfter = true;
-      await writeWebResponse(
-        new Response("Bad Request: invalid request URL\n", { status: 400 }),
-        head,
-        exchange,
-      );
+      written = writeWebResponse(response, head, exchange);
+    } catch (error) {
+      finish(exchange, head, info, started, response, 0, true, error);
+      return undefined;
+    }
+    if (typeof written === "number" && !info.observed) {
+      finish(exchange, head, info, started, response, written, false, null);
+      return undefined;
+    }
+    return finishWriting(exchange, head, info, started, response, written);
+  };
+
+  const finishWriting = async (
+    exchange: Exchange,
+    head: RequestHead,
+    info: HandlerInfo,
+    started: number,
+    response: Response,
+    written: number | Promise<number>,
+  ): Promise<void> => {
+    let bodyBytes = 0;
+    try {
+      bodyBytes = await written;
+      // `completed` means sent: push out what pipelining would still hold.
+      if (info.observed) await exchange.flush();
+    } catch (error) {
+      finish(exchange, head, info, started, response, bodyBytes, true, error);
       return;
     }
-    if (head.upgrade !== null && onUpgrade !== undefined) {
-      const socket = await exchange.takeOver();
-      // The socket is the application's now: the engine neither waits for
-      // it (shutdown and `finished` do not) nor closes it, unless the hook
-      // fails.
-      void runUpgrade(onUpgrade, request, socket, info, onInternalError);
-      onAccess?.({
-        remoteAddr: exchange.remoteAddr,
-        time: new Date(started),
-        method: head.method,
-        target: head.target,
-        version: head.version,
-        status: head.upgrade === "connect" ? 200 : 101,
-        bodyBytes: null,
-        durationMs: Date.now() - started,
-        upgraded: true,
-      });
-      return;
-    }
+    finish(exchange, head, info, started, response, bodyBytes, false, null);
+  };
+
+  // The handler's answer was not a ready Response: await it, or turn its
+  // failure into onError's response.
+  const respondLater = async (
+    exchange: Exchange,
+    head: RequestHead,
+    info: HandlerInfo,
+    started: number,
+    returned: unknown,
+    thrown: boolean,
+  ): Promise<void> => {
     let response: Response;
     try {
-      // A handler that answers synchronously is not awaited: an await costs
-      // a microtask turn per request.
-      const returned = handler(request, info);
-      response = returned instanceof Response ? returned : await returned;
+      if (thrown) throw returned;
+      response = await returned as Response;
       if (!(response instanceof Response)) {
         throw new TypeError("Handler must return a Response");
       }
@@ -337,31 +380,85 @@ export function webDispatch(
         new TypeError("Handler returned a Response whose body was used"),
       );
     }
-    let bodyBytes = 0;
-    let failure: unknown;
-    try {
-      const written = writeWebResponse(response, head, exchange);
-      bodyBytes = typeof written === "number" ? written : await written;
-      // `completed` means sent: push out what pipelining would still hold.
-      if (info.observed) await exchange.flush();
-    } catch (error) {
-      failure = error;
-      exchange.closeAfter = true;
-    }
-    info.settle(failure);
-    if (onAccess) {
-      onAccess({
-        remoteAddr: exchange.remoteAddr,
-        time: new Date(started),
-        method: head.method,
-        target: head.target,
-        version: head.version,
-        status: response.status,
-        bodyBytes,
-        durationMs: Date.now() - started,
-      });
-    }
+    await respond(exchange, head, info, started, response);
   };
+
+  return (head, exchange) => {
+    const started = onAccess ? Date.now() : 0;
+    const info = new HandlerInfo(exchange.remoteAddr);
+    let request: Request;
+    try {
+      request = createWebRequest(head, exchange);
+    } catch {
+      // The target or Host did not make a valid URL.
+      exchange.closeAfter = true;
+      return answerBadUrl(head, exchange);
+    }
+    if (head.upgrade !== null && onUpgrade !== undefined) {
+      return upgrade(
+        onUpgrade,
+        onInternalError,
+        onAccess,
+        request,
+        head,
+        exchange,
+        info,
+        started,
+      );
+    }
+    // A handler that answers synchronously is not awaited, and neither is
+    // anything after it when the whole response is in memory: each await
+    // costs a promise and a microtask turn per request.
+    let returned: Response | Promise<Response>;
+    try {
+      returned = handler(request, info);
+    } catch (error) {
+      return respondLater(exchange, head, info, started, error, true);
+    }
+    if (returned instanceof Response && !returned.bodyUsed) {
+      return respond(exchange, head, info, started, returned);
+    }
+    return respondLater(exchange, head, info, started, returned, false);
+  };
+}
+
+async function answerBadUrl(
+  head: RequestHead,
+  exchange: Exchange,
+): Promise<void> {
+  await writeWebResponse(
+    new Response("Bad Request: invalid request URL\n", { status: 400 }),
+    head,
+    exchange,
+  );
+}
+
+async function upgrade(
+  onUpgrade: UpgradeHandler,
+  onInternalError: (error: unknown) => void,
+  onAccess: ((entry: AccessLogEntry) => void) | undefined,
+  request: Request,
+  head: RequestHead,
+  exchange: Exchange,
+  info: HandlerInfo,
+  started: number,
+): Promise<void> {
+  const socket = await exchange.takeOver();
+  // The socket is the application's now: the engine neither waits for
+  // it (shutdown and `finished` do not) nor closes it, unless the hook
+  // fails.
+  void runUpgrade(onUpgrade, request, socket, info, onInternalError);
+  onAccess?.({
+    remoteAddr: exchange.remoteAddr,
+    time: new Date(started),
+    method: head.method,
+    target: head.target,
+    version: head.version,
+    status: head.upgrade === "connect" ? 200 : 101,
+    bodyBytes: null,
+    durationMs: Date.now() - started,
+    upgraded: true,
+  });
 }
 
 // The `info` a handler gets: `completed` is built only when read, and the
