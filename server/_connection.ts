@@ -515,7 +515,11 @@ export class Connection {
         413,
       );
     }
-    if (!head.expectContinue && head.headers.indexOf("expect") !== -1) {
+    // RFC 9110 §10.1.1: an expectation in an HTTP/1.0 request is ignored.
+    if (
+      !head.expectContinue && head.version === "HTTP/1.1" &&
+      head.headers.indexOf("expect") !== -1
+    ) {
       return new ProtocolError(
         `Cannot meet expectation "${head.headers.get("expect")!.slice(0, 64)}"`,
         "EXPECTATION_FAILED",
@@ -557,22 +561,29 @@ export class Connection {
     }
   }
 
-  // Reads until a head is parsed; the parser needs bytes on entry.
+  // Reads until a head is parsed; the parser needs bytes on entry. The idle
+  // (or first-head) deadline is armed once per head, not per read: reads
+  // that bring only the empty lines the parser skips (RFC 9112 §2.2) must
+  // not keep a connection alive for ever.
   async #readHeadFromSocket(): Promise<boolean> {
     const parser = this.#parser;
     let waitingSince = false;
+    let armed = false;
     for (;;) {
       if (this.#pendingBytes > 0) await this.flush();
       if (this.#engine.shuttingDown && parser.bufferedBytes === 0) return false;
       if (parser.bufferedBytes === 0) {
-        this.#releaseOut();
-        this.#idle = true;
-        this.#setDeadline(
-          this.#requests === 0 ? "head" : "idle",
-          this.#requests === 0
-            ? this.limits.headersTimeoutMs
-            : this.limits.keepAliveTimeoutMs,
-        );
+        if (!armed) {
+          armed = true;
+          this.#releaseOut();
+          this.#idle = true;
+          this.#setDeadline(
+            this.#requests === 0 ? "head" : "idle",
+            this.#requests === 0
+              ? this.limits.headersTimeoutMs
+              : this.limits.keepAliveTimeoutMs,
+          );
+        }
       } else if (!waitingSince) {
         waitingSince = true;
         this.#idle = false;

@@ -79,8 +79,22 @@ function isAscii(text: string): boolean {
 // own, plus what framing needs to know about the rest.
 interface HeadStart {
   text: string;
-  declaredLength: string | null;
+  /** The handler's Content-Length when it is a valid one (RFC 9110 §8.6). */
+  declaredLength: number | null;
   keepAlive: boolean;
+}
+
+// A Content-Length value h1 will repeat: 1*DIGIT and a safe integer. Others
+// (signs, lists, "abc") are dropped and the body framed as if none was given,
+// as Deno.serve does; repeating them would leave the client unable to frame
+// the message (RFC 9112 §6.3).
+function validLength(value: string): number | null {
+  if (value.length === 0 || value.length > 15) return null;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return null;
+  }
+  return Number(value);
 }
 
 function startHead(
@@ -96,14 +110,14 @@ function startHead(
       reasonPhrase(status) + "\r\n"
     : "HTTP/1.1 " + status + " " + statusText + "\r\n";
   let keepAlive = exchange.keepAlive;
-  let declaredLength: string | null = null;
+  let declaredLength: number | null = null;
   let hasDate = false;
   // Headers has validated names and values (no CR, LF or NUL) already.
   for (const [rawName, value] of fields) {
     const name = lowerCase ? rawName.toLowerCase() : rawName;
     switch (name) {
       case "content-length":
-        declaredLength = value;
+        declaredLength = validLength(value);
         continue;
       case "transfer-encoding":
       case "keep-alive":
@@ -118,6 +132,12 @@ function startHead(
   }
   if (!hasDate) text += "date: " + httpDateNow() + "\r\n";
   return { text, declaredLength, keepAlive };
+}
+
+// RFC 9110 §9.3.6: a 2xx to CONNECT starts a tunnel; it MUST NOT carry
+// Content-Length or Transfer-Encoding.
+function isTunnel(head: RequestHead, status: number): boolean {
+  return head.method === "CONNECT" && status >= 200 && status < 300;
 }
 
 // Connection and Keep-Alive, and the empty line that ends the head.
@@ -160,6 +180,7 @@ export function writeWebResponse(
   const declaredLength = start.declaredLength;
   const isHead = head.method === "HEAD";
   const bodyForbidden = status < 200 || status === 204 || status === 304;
+  const tunnel = isTunnel(head, status);
   const body = bodyForbidden ? null : parts.body;
   let bytes: Uint8Array | null = null;
   let inline = false;
@@ -184,10 +205,11 @@ export function writeWebResponse(
   } else if (isHead && declaredLength !== null) {
     // RFC 9110 §9.3.2: HEAD answers with the length a GET would have had.
     text += "content-length: " + declaredLength + "\r\n";
-  } else {
+  } else if (!tunnel) {
     text += "content-length: " + length + "\r\n";
   }
-  text = endHead(text, start.keepAlive, head, exchange);
+  // Without onUpgrade nobody relays the tunnel: the connection ends after.
+  text = endHead(text, start.keepAlive && !tunnel, head, exchange);
   // Head and body leave in one write; a short ASCII string body is part of
   // the head's text (one encode, one copy).
   exchange.writeText(isHead ? text : inline ? text + (body as string) : text);
@@ -205,6 +227,7 @@ async function writeStreamedResponse(
   const status = response.status;
   const bodyForbidden = status < 200 || status === 204 || status === 304;
   const isHead = head.method === "HEAD";
+  const tunnel = isTunnel(head, status);
   const start = startHead(response, status, response.headers, false, exchange);
   let text = start.text;
   let keepAlive = start.keepAlive;
@@ -237,6 +260,9 @@ async function writeStreamedResponse(
   } else if (isHead && declaredLength !== null) {
     // RFC 9110 §9.3.2: HEAD answers with the length a GET would have had.
     text += "content-length: " + declaredLength + "\r\n";
+  } else if (tunnel) {
+    // Everything after the head is tunnel data, to the connection's end.
+    keepAlive = false;
   } else if (collected.complete) {
     text += "content-length: " + collected.length + "\r\n";
   } else if (declaredLength !== null) {
@@ -268,7 +294,7 @@ async function writeStreamedResponse(
     collected,
     exchange,
     chunked,
-    declaredLength,
+    tunnel ? null : declaredLength,
   );
 }
 
@@ -277,11 +303,19 @@ async function streamRest(
   collected: Collected,
   exchange: Exchange,
   chunked: boolean,
-  declaredLength: string | null,
+  declaredLength: number | null,
 ): Promise<number> {
   let sent = 0;
+  let overrun = 0;
   const send = (chunk: Uint8Array): void => {
     if (chunk.length === 0) return;
+    if (declaredLength !== null && sent + chunk.length > declaredLength) {
+      // RFC 9110 §8.6: never more than the declared length on the wire; the
+      // rest would be read as the start of the next response.
+      overrun += sent + chunk.length - declaredLength;
+      chunk = chunk.subarray(0, declaredLength - sent);
+      if (chunk.length === 0) return;
+    }
     sent += chunk.length;
     if (chunked) {
       exchange.write(encodeChunkHeader(chunk.length));
@@ -294,7 +328,7 @@ async function streamRest(
   try {
     for (const chunk of collected.chunks) send(chunk);
     let pending = collected.pending;
-    for (;;) {
+    while (overrun === 0) {
       // Let what is queued go out while the application produces more.
       await exchange.flush();
       const result = await (pending ?? reader.read());
@@ -309,7 +343,15 @@ async function streamRest(
     throw error;
   }
   if (chunked) exchange.write(LAST_CHUNK);
-  if (declaredLength !== null && String(sent) !== declaredLength) {
+  if (overrun > 0) {
+    // The message on the wire is whole; the handler's extra bytes are not.
+    void reader.cancel().catch(() => {});
+    exchange.closeAfter = true;
+    throw new RangeError(
+      `Cannot send the whole response body: Content-Length ${declaredLength} declared, the body was longer (the rest was not sent)`,
+    );
+  }
+  if (declaredLength !== null && sent !== declaredLength) {
     exchange.closeAfter = true;
     throw new RangeError(
       `Cannot frame the response: Content-Length ${declaredLength} declared, ${sent} bytes sent`,
