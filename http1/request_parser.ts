@@ -86,6 +86,8 @@ const AUTHORITY_PATTERN =
  */
 export class RequestParser extends MessageParser<RequestHead> {
   #lastTarget = "";
+  // The last Host value that passed checkHost: clients repeat it.
+  #lastHost = "";
 
   /**
    * Creates a parser for one connection's requests.
@@ -150,7 +152,7 @@ export class RequestParser extends MessageParser<RequestHead> {
     const version = parseVersion(bytes, i + 1, lineEnd);
     checkTargetForm(method, target);
 
-    checkHost(headers, version);
+    this.#lastHost = checkHost(headers, version, this.#lastHost);
     const framing = requestFraming(headers, version);
 
     let keepAlive = version === "HTTP/1.1";
@@ -278,8 +280,14 @@ function checkTargetForm(method: string, target: string): void {
 }
 
 // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without a
-// Host field, and to any request with more than one.
-function checkHost(headers: FieldList, version: HttpVersion): void {
+// Host field, to any request with more than one, and to one whose value is
+// not uri-host [ ":" port ] (RFC 3986 §3.2.2). Returns the value to remember
+// as known good (`known` itself when the bytes match it: no decoding).
+function checkHost(
+  headers: FieldList,
+  version: HttpVersion,
+  known: string,
+): string {
   const first = headers.indexOf("host");
   if (first === -1) {
     if (version === "HTTP/1.1") {
@@ -288,7 +296,7 @@ function checkHost(headers: FieldList, version: HttpVersion): void {
         "MISSING_HOST",
       );
     }
-    return;
+    return known;
   }
   if (headers.indexOf("host", first + 1) !== -1) {
     throw new ProtocolError(
@@ -296,12 +304,58 @@ function checkHost(headers: FieldList, version: HttpVersion): void {
       "DUPLICATE_HOST",
     );
   }
-  if (!headers.valueBytesIn(first, HOST_CHAR)) {
+  if (headers.valueEquals(first, known)) return known;
+  const value = headers.value(first);
+  if (!headers.valueBytesIn(first, HOST_CHAR) || !isUriHostPort(value)) {
     throw new ProtocolError(
-      `Cannot parse Host "${
-        headers.value(first).slice(0, 64)
-      }": not a host[:port]`,
+      `Cannot parse Host "${value.slice(0, 64)}": not a host[:port]`,
       "BAD_HOST",
     );
   }
+  return value;
+}
+
+// RFC 3986 §3.2.2-3: reg-name (unreserved, sub-delims, "%" HEXDIG HEXDIG;
+// IPv4 addresses are reg-names too) or an IP-literal, then [":" *DIGIT].
+const REG_NAME_PORT =
+  /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*(?::[0-9]*)?$/;
+const IP_LITERAL_PORT = /^\[([^\]]*)\](?::[0-9]*)?$/;
+const IPV_FUTURE = /^[vV][0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+$/;
+const H16 = /^[0-9A-Fa-f]{1,4}$/;
+const IPV4 =
+  /^(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$/;
+
+function isUriHostPort(value: string): boolean {
+  if (value.charCodeAt(0) !== 0x5b /* "[" */) return REG_NAME_PORT.test(value);
+  const literal = IP_LITERAL_PORT.exec(value);
+  if (literal === null) return false;
+  const inner = literal[1]!;
+  return isIpv6(inner) || IPV_FUTURE.test(inner);
+}
+
+// RFC 3986 §3.2.2 IPv6address: eight 16-bit pieces, or fewer around one
+// "::"; the last two may be written as an IPv4 address.
+function isIpv6(text: string): boolean {
+  const gap = text.indexOf("::");
+  if (gap !== -1 && text.indexOf("::", gap + 1) !== -1) return false;
+  const sides = gap === -1 ? [text] : [text.slice(0, gap), text.slice(gap + 2)];
+  let pieces = 0;
+  for (let s = 0; s < sides.length; s++) {
+    const side = sides[s]!;
+    if (side === "") continue;
+    const parts = side.split(":");
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      const last = s === sides.length - 1 && i === parts.length - 1;
+      if (last && part.includes(".")) {
+        if (!IPV4.test(part)) return false;
+        pieces += 2;
+      } else if (H16.test(part)) {
+        pieces++;
+      } else {
+        return false;
+      }
+    }
+  }
+  return gap === -1 ? pieces === 8 : pieces <= 7;
 }

@@ -173,10 +173,15 @@ Object.setPrototypeOf(LazyRequest.prototype, Request.prototype);
 const HOST_HEADER =
   /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::([0-9]{0,5}))?$/;
 
+// The parser has checked RFC 3986 syntax already; URL is stricter (a port
+// over 65535, "1.2.3.4.5", an IDNA label it cannot map), and a Host it
+// rejects must be a 400, not a req.url that throws in the handler. Called
+// only for a Host other than the last good one.
 function isUrlHost(host: string): boolean {
   const match = HOST_HEADER.exec(host);
   return match !== null &&
-    (match[1] === undefined || Number(match[1]) <= 65535);
+    (match[1] === undefined || Number(match[1]) <= 65535) &&
+    (host === "" || URL.canParse(`http://${host}/`));
 }
 
 /**

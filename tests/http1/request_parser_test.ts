@@ -205,6 +205,20 @@ const VALID_REQUESTS: ValidRequest[] = [
     raw: "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
     head: { headers: [["Host", "[::1]:8080"]] },
   },
+  ...[
+    "a%41b.example",
+    "10.0.0.1:80",
+    "[::ffff:192.0.2.1]",
+    "[2001:db8:0:0:0:0:0:1]:443",
+    "[v1.fe80::a+en1]",
+    "example.com:",
+    "!$&'()*+,;=",
+  ].map((host) => ({
+    // RFC 3986 §3.2.2-3: reg-name, IPv4, IP-literal, empty port.
+    name: `host_valid_${host}`,
+    raw: `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`,
+    head: { headers: [["Host", host]] as [string, string][] },
+  })),
 ];
 
 /** Runs `raw` + trailing bytes at every split and returns the whole-feed events. */
@@ -505,6 +519,23 @@ const HOSTILE_REQUESTS: HostileRequest[] = [
     code: "BAD_HOST",
     status: 400,
   },
+  // RFC 9112 §3.2: an invalid Host value is a 400 (RFC 3986 §3.2.2 syntax).
+  ...[
+    ["pct_not_hex", "a%zz"],
+    ["lone_pct", "%"],
+    ["ipv6_too_few_pieces", "[1:2]"],
+    ["ipv6_two_gaps", "[1::2::3]"],
+    ["ipv6_bad_ipv4", "[::1.2.3.256]"],
+    ["bracket_inside_name", "a[b]"],
+    ["unclosed_bracket", "[::1"],
+    ["two_colons", "a:1:2"],
+    ["port_not_digits", "a:8x"],
+  ].map(([name, host]) => ({
+    name: `bad_host_${name}`,
+    raw: `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`,
+    code: "BAD_HOST",
+    status: 400,
+  })),
   {
     name: "bad_host_userinfo_path",
     raw: "GET / HTTP/1.1\r\nHost: user@evil.com/x\r\n\r\n",
