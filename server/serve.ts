@@ -443,6 +443,12 @@ async function upgrade(
   info: HandlerInfo,
   started: number,
 ): Promise<void> {
+  if (head.framing.kind !== "none") {
+    // RFC 9110 §7.8: the protocol changes after the whole request message,
+    // so its body is HTTP content (limits apply), and only the bytes after
+    // it belong to the new protocol.
+    request = await withBodyRead(request, exchange);
+  }
   const socket = await exchange.takeOver();
   // The socket is the application's now: the engine neither waits for
   // it (shutdown and `finished` do not) nor closes it, unless the hook
@@ -502,6 +508,31 @@ class HandlerInfo implements ServeHandlerInfo {
     this.#outcome = { error };
     this.#settle?.(error);
   }
+}
+
+// A Request whose body (read to its end through the exchange) is in memory.
+async function withBodyRead(
+  request: Request,
+  exchange: Exchange,
+): Promise<Request> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (let chunk; (chunk = await exchange.readBody()) !== null;) {
+    chunks.push(chunk);
+    length += chunk.length;
+  }
+  const method = request.method;
+  if (method === "GET" || method === "HEAD") {
+    // A Request cannot carry a body for these; the bytes are consumed.
+    return new Request(request.url, { method, headers: request.headers });
+  }
+  const body = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.length;
+  }
+  return new Request(request.url, { method, headers: request.headers, body });
 }
 
 async function runUpgrade(
