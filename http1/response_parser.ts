@@ -198,6 +198,13 @@ export class ResponseParser extends MessageParser<ResponseHead> {
       keepAlive = true;
     }
     if (framing.kind === "close") keepAlive = false;
+    // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty
+    // framing; close the connection after it, whatever Connection says.
+    if (
+      version === "HTTP/1.0" && headers.indexOf("transfer-encoding") !== -1
+    ) {
+      keepAlive = false;
+    }
 
     return {
       head: {

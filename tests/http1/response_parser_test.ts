@@ -120,6 +120,19 @@ const VALID_RESPONSES: ValidResponse[] = [
     ],
   },
   {
+    // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; the
+    // body is read, then the connection closes despite keep-alive.
+    name: "http10_transfer_encoding_closes",
+    raw:
+      "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
+    methods: ["GET"],
+    expect: [
+      { kind: "head", version: "HTTP/1.0", keepAlive: false },
+      { kind: "data", text: "x" },
+      END,
+    ],
+  },
+  {
     name: "http10_keep_alive",
     raw:
       "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx",
