@@ -287,7 +287,12 @@ export class HTTPResponse implements AsyncIterable<Uint8Array> {
     this.#done = true;
     this.#closed = true;
     this.#channel.trace?.end();
-    this.#channel.onEnd(this.#keepAlive);
+    // RFC 9112 §6.3: bytes after the last response asked for are no response
+    // (a HEAD or 204 with a body, a short Content-Length): a client MUST NOT
+    // read them as one, so the connection is not reused.
+    const parser = this.#channel.transport.parser;
+    const unsolicited = parser.bufferedBytes > 0 && parser.outstanding === 0;
+    this.#channel.onEnd(this.#keepAlive && !unsolicited);
   }
 
   // The next piece of body without I/O: a view (valid until the next read),
