@@ -568,6 +568,7 @@ export function fromProtocolError(error: unknown, peer: string): unknown {
     case "START_LINE_TOO_LONG":
       return new LineTooLong("status line", detail, options);
     case "HEAD_TOO_LARGE":
+    case "TOO_MANY_INTERIM_RESPONSES":
       return new LineTooLong("header line", detail, options);
     case "CHUNK_LINE_TOO_LONG":
       return new LineTooLong("chunk size", detail, options);

@@ -148,6 +148,10 @@ export abstract class MessageParser<Head> {
   #fieldError: ProtocolError | null = null;
   #pauseAfter = false;
   #trailers: FieldList | null = null;
+  // Bytes of interim (1xx) heads since the last final head: they count
+  // against maxHeadBytes together, so an endless run of them is an error
+  // like one endless head (Go's Transport does the same).
+  #interimBytes = 0;
 
   constructor(limits: Partial<Limits> | undefined, allowBareLf: boolean) {
     this.limits = resolveLimits(limits);
@@ -433,7 +437,17 @@ export abstract class MessageParser<Head> {
       base + this.#startLineEnd,
       new FieldList(headBytes, fieldOffsets, this.#fieldsAscii),
     );
-    if (parsed.interim) return parsed.head;
+    if (parsed.interim) {
+      this.#interimBytes += headEnd - start;
+      if (this.#interimBytes > limits.maxHeadBytes) {
+        throw new ProtocolError(
+          `Cannot accept more than ${limits.maxHeadBytes} bytes of interim (1xx) responses before the final one`,
+          "TOO_MANY_INTERIM_RESPONSES",
+        );
+      }
+      return parsed.head;
+    }
+    this.#interimBytes = 0;
     this.#pauseAfter = parsed.pauseAfter;
     const framing = parsed.framing;
     switch (framing.kind) {

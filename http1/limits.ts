@@ -14,7 +14,10 @@ export interface Limits {
    * in practice only the target makes a request line long).
    */
   maxStartLineBytes: number;
-  /** Longest head: start line, fields, empty line and all CRLFs (431). */
+  /**
+   * Longest head: start line, fields, empty line and all CRLFs (431). For
+   * responses, also the total of the interim (1xx) heads before a final one.
+   */
   maxHeadBytes: number;
   /** Most header fields in one head (431). */
   maxHeaderCount: number;

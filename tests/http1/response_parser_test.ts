@@ -460,7 +460,39 @@ const HOSTILE_RESPONSES: HostileResponse[] = [
     code: "HEAD_TOO_LARGE",
     limits: { maxHeadBytes: 64 },
   },
+  {
+    // Each 103 fits the head limit; together they count against it, so an
+    // endless run of them cannot hold the client (or its memory) for ever.
+    name: "interim_storm",
+    raw: "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n".repeat(3) +
+      "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+    code: "TOO_MANY_INTERIM_RESPONSES",
+    limits: { maxHeadBytes: 100 },
+  },
 ];
+
+Deno.test("ResponseParser counts 1xx bytes per response: a final head starts the count again", () => {
+  const hint = "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"; // 45 B
+  const final = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+  const parser = new ResponseParser({ limits: { maxHeadBytes: 100 } });
+  parser.expectResponseTo("GET");
+  parser.expectResponseTo("GET");
+  parser.receive(bytes(hint + hint + final + hint + hint + final));
+  const kinds: string[] = [];
+  for (let e = parser.next(); e.kind !== "need-data"; e = parser.next()) {
+    kinds.push(e.kind === "head" ? `head ${e.status}` : e.kind);
+  }
+  assert.deepEqual(kinds, [
+    "head 103",
+    "head 103",
+    "head 200",
+    "end",
+    "head 103",
+    "head 103",
+    "head 200",
+    "end",
+  ]);
+});
 
 for (const vector of HOSTILE_RESPONSES) {
   Deno.test(`ResponseParser rejects ${vector.name} at every split point`, () => {
