@@ -13,7 +13,7 @@
  * one port.
  *
  * ```sh
- * bench/run_idle.sh [--connections=10000] [--targets=h1_serve,deno_serve,node_http]
+ * bench/run_idle.sh [--connections=10000] [--targets=h1_serve,deno_serve,node_http,raw_loop]
  * ```
  *
  * @module
@@ -41,7 +41,8 @@ const USAGE = `Usage: bench/run_idle.sh [options]
                    40; V8 gives back the young generation the connection
                    burst grew only after a while; 0 skips it)
   --targets=a,b    from h1_serve, h1_python, deno_serve, node_http,
-                   node_http_deno (default h1_serve,h1_python,deno_serve,node_http)
+                   raw_loop, node_http_deno (default
+                   h1_serve,h1_python,deno_serve,node_http,raw_loop)
   --no-write       print only; leave bench/RESULTS.md alone`;
 
 const { values } = parseArgs({
@@ -52,7 +53,7 @@ const { values } = parseArgs({
     settle: { type: "string", default: "40" },
     targets: {
       type: "string",
-      default: "h1_serve,h1_python,deno_serve,node_http",
+      default: "h1_serve,h1_python,deno_serve,node_http,raw_loop",
     },
     "no-write": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },

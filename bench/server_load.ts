@@ -176,6 +176,8 @@ const SCENARIOS: readonly Scenario[] = [
 interface Sample {
   rps: number;
   p99Ms: number;
+  /** Server CPU time (user + system, all threads) per response, in µs. */
+  cpuUsPerRequest: number;
   socketErrors: number;
   non2xx: number;
 }
@@ -188,9 +190,13 @@ const UNIT_MS: Record<string, number> = {
 };
 
 /** Parses `wrk --latency` output; null when it has no Requests/sec line. */
-function parseWrk(text: string): Sample | null {
+function parseWrk(
+  text: string,
+  cpuSeconds: number,
+): Sample | null {
   const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(text);
   if (rps === null) return null;
+  const total = /^\s*(\d+) requests in /m.exec(text);
   const p99 = /^\s*99(?:\.000)?%\s+([\d.]+)(us|ms|s|m)\b/m.exec(text);
   const errs =
     /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/
@@ -198,6 +204,9 @@ function parseWrk(text: string): Sample | null {
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(text);
   return {
     rps: Number(rps[1]),
+    cpuUsPerRequest: total === null || Number(total[1]) === 0
+      ? NaN
+      : cpuSeconds * 1e6 / Number(total[1]),
     // wrk 4.1 sometimes prints "99% 0.00us" for a sparse histogram (the
     // pipelined runs record one sample per batch); a zero p99 is unknown.
     p99Ms: p99 === null || Number(p99[1]) === 0
@@ -208,6 +217,21 @@ function parseWrk(text: string): Sample | null {
       : errs.slice(1).reduce((sum, n) => sum + Number(n), 0),
     non2xx: non2xx === null ? 0 : Number(non2xx[1]),
   };
+}
+
+const CLOCK_TICKS = Number(await commandOutput("getconf", ["CLK_TCK"])) || 100;
+
+/**
+ * CPU time a process has used (user + system, every thread), from
+ * /proc/<pid>/stat read through `cat` (Deno needs --allow-all to read /proc
+ * itself); NaN off Linux. Its 10 ms ticks are fine against 3 s runs.
+ */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await commandOutput("cat", [`/proc/${pid}/stat`]);
+  // Fields after the command name, which is in parentheses.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks / CLOCK_TICKS;
 }
 
 async function runWrk(
@@ -229,13 +253,15 @@ async function runWrk(
   }
   if (pin) argv.unshift("taskset", "-c", String(WRK_CPU));
   const [cmd, ...args] = argv as [string, ...string[]];
+  const cpuBefore = await cpuSeconds(target.pid);
   const out = await new Deno.Command(cmd, {
     args,
     stdout: "piped",
     stderr: "piped",
   }).output();
+  const cpuAfter = await cpuSeconds(target.pid);
   const text = new TextDecoder().decode(out.stdout);
-  const sample = parseWrk(text);
+  const sample = parseWrk(text, cpuAfter - cpuBefore);
   if (sample === null) {
     const err = new TextDecoder().decode(out.stderr).trim().split("\n")[0];
     return `wrk failed (exit ${out.code}): ${
@@ -359,7 +385,11 @@ try {
             `${Math.round(result.rps).toString().padStart(8)} req/s  ` +
             `p99 ${
               Number.isFinite(result.p99Ms) ? result.p99Ms.toFixed(2) : "?"
-            } ms${flags}`,
+            } ms  server ${
+              Number.isFinite(result.cpuUsPerRequest)
+                ? result.cpuUsPerRequest.toFixed(2)
+                : "?"
+            } µs/req${flags}`,
         );
       }
     }
@@ -388,6 +418,9 @@ for (const scenario of SCENARIOS) {
     if (list.length === 0) continue;
     const rps = median(list.map((s) => s.rps));
     const p99 = median(list.map((s) => s.p99Ms).filter(Number.isFinite));
+    const cpu = median(
+      list.map((s) => s.cpuUsPerRequest).filter(Number.isFinite),
+    );
     const all = list.map((s) => s.rps);
     const spread = (Math.max(...all) - Math.min(...all)) / rps;
     const errors = list.reduce((n, s) => n + s.socketErrors + s.non2xx, 0);
@@ -395,14 +428,15 @@ for (const scenario of SCENARIOS) {
       `| ${spec.label} | ${scenario.name} | ${fmtInt.format(rps)} | ` +
         `${list.length > 1 ? `${Math.round(spread * 100)}%` : "—"} | ` +
         `${Number.isFinite(p99) ? p99.toFixed(2) : "—"} | ` +
+        `${Number.isFinite(cpu) ? cpu.toFixed(2) : "—"} | ` +
         `${ratio(rps, denoRps)} | ${ratio(rps, nodeRps)} |` +
         (errors > 0 ? ` ${errors} errors |` : " |"),
     );
   }
 }
 const table = [
-  "| target | scenario | req/s | spread | p99 ms | × Deno.serve | × node:http | notes |",
-  "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+  "| target | scenario | req/s | spread | p99 ms | server CPU µs/req | × Deno.serve | × node:http | notes |",
+  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
   ...rows,
 ].join("\n");
 
@@ -429,7 +463,12 @@ const section = [
   `- Load average (1 min) before / after: ${loadBefore} / ${loadAfter}`,
   "- Every target answers `Hello, World!` as `text/plain;charset=UTF-8`",
   "- req/s = median over rounds; spread = (max − min) / median; p99 = median " +
-  "p99 latency (pipelined: per batch of 16)",
+  "p99 latency (pipelined: per batch of 16); server CPU µs/req = the server " +
+  "process's user + system CPU time during the run over the responses wrk " +
+  "counted (median)",
+  "- raw Deno.Conn loop (floor) is not an HTTP server: it answers every " +
+  "`\\r\\n\\r\\n` with fixed bytes (bench/targets/raw_loop.ts), so it shows " +
+  "what one read and one write per request cost on Deno here",
   "",
   table,
   "",
