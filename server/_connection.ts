@@ -142,6 +142,20 @@ export class Exchange {
     return this.#connection.readBody();
   }
 
+  /**
+   * The face answers `Expect: 100-continue` itself (Python's
+   * `handle_expect_100()`): reading the body sends no `100 Continue` of the
+   * engine's. Call {@linkcode Exchange.continueSent} when the face sends one.
+   */
+  ownContinue(): void {
+    this.#connection.ownContinue();
+  }
+
+  /** The face has sent `100 Continue` (see {@linkcode Exchange.ownContinue}). */
+  continueSent(): void {
+    this.#connection.continueSent();
+  }
+
   /** Whether the whole request body has been read. */
   get bodyDone(): boolean {
     return this.#connection.bodyDone;
@@ -219,6 +233,7 @@ export class Connection {
   #bodyDone = true;
   #bodyBytes = 0;
   #continueSent = false;
+  #continueOwnedByFace = false;
   #responseStarted = false;
   #bodyError: ProtocolError | null = null;
   // Peer-gone watching for the current exchange (see Exchange.watchPeerGone).
@@ -654,13 +669,22 @@ export class Connection {
     this.#bodyDone = false;
     this.#bodyBytes = 0;
     this.#continueSent = false;
+    this.#continueOwnedByFace = false;
     this.#bodyError = null;
+  }
+
+  ownContinue(): void {
+    this.#continueOwnedByFace = true;
+  }
+
+  continueSent(): void {
+    this.#continueSent = true;
   }
 
   async readBody(): Promise<Uint8Array | null> {
     if (this.#bodyDone) return null;
     if (this.#bodyError !== null) throw this.#bodyError;
-    if (this.#awaitingContinue()) {
+    if (!this.#continueOwnedByFace && this.#awaitingContinue()) {
       // RFC 9110 §10.1.1: 100 Continue only once the handler wants the body,
       // and never after the final response's head (§15.2: 1xx come first).
       this.#continueSent = true;

@@ -87,15 +87,36 @@ export function pyFormat(format: string, args: PyFormatArgs = []): string {
           text = pyStr(value);
           if (precision !== undefined) text = text.slice(0, Number(precision));
       }
-      if (width !== undefined && text.length < Number(width)) {
-        const w = Number(width);
-        if (flags.includes("-")) text = text.padEnd(w);
-        else if (flags.includes("0") && conversion !== "s") {
-          const sign = text.startsWith("-") ? "-" : "";
-          text = sign + text.slice(sign.length).padStart(w - sign.length, "0");
-        } else text = text.padStart(w);
+      const w = width === undefined ? 0 : Number(width);
+      if (conversion === "s" || conversion === "r") {
+        if (text.length >= w) return text;
+        return flags.includes("-") ? text.padEnd(w) : text.padStart(w);
       }
-      return text;
+      // Numbers: sign ("+" and " " flags), "0x" prefix ("#"), then digits;
+      // "0" pads between prefix and digits, "-" pads on the right.
+      const negative = text.startsWith("-");
+      const digits = negative ? text.slice(1) : text;
+      const sign = negative
+        ? "-"
+        : flags.includes("+")
+        ? "+"
+        : flags.includes(" ")
+        ? " "
+        : "";
+      const prefix = !flags.includes("#")
+        ? ""
+        : conversion === "x"
+        ? "0x"
+        : conversion === "X"
+        ? "0X"
+        : "";
+      const start = sign + prefix;
+      if (start.length + digits.length >= w) return start + digits;
+      if (flags.includes("-")) return (start + digits).padEnd(w);
+      if (flags.includes("0")) {
+        return start + digits.padStart(w - start.length, "0");
+      }
+      return (start + digits).padStart(w);
     },
   );
 }

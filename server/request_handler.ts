@@ -125,6 +125,7 @@ export const RESPONSES: Readonly<
 
 const SYS_VERSION = `Deno/${Deno.version.deno}`;
 const CRLF_IN = /[\r\n]/;
+const LATIN1_ONLY = /^[\0-\xff]*$/;
 
 /**
  * Python's `http.server.BaseHTTPRequestHandler`. Subclass it and add a
@@ -224,6 +225,9 @@ export class BaseHTTPRequestHandler {
     this.request = request;
     this.client_address = client_address;
     this.server = server;
+    // Expect: 100-continue is Python's to answer (parse_request and
+    // handle_expect_100), never the engine's on its own.
+    request.exchange.ownContinue();
     this.rfile = new RFile(request.exchange);
     this.#wfile = new WFile(request.exchange);
     this.wfile = this.#wfile;
@@ -380,6 +384,14 @@ export class BaseHTTPRequestHandler {
     if (CRLF_IN.test(phrase)) {
       throw new TypeError("Cannot send a reason phrase with CR or LF");
     }
+    // Python encodes the status line as strict Latin-1 (UnicodeEncodeError).
+    if (!LATIN1_ONLY.test(phrase)) {
+      throw new TypeError(
+        `Cannot send reason phrase ${
+          pyRepr(phrase)
+        }: it has characters outside Latin-1`,
+      );
+    }
     this.#interim = code < 200;
     this.#headersBuffer.push(`${this.protocol_version} ${code} ${phrase}\r\n`);
   }
@@ -417,10 +429,20 @@ export class BaseHTTPRequestHandler {
     if (this.#headersBuffer.length === 0) return;
     const text = this.#headersBuffer.join("");
     this.#headersBuffer = [];
-    this.#wfile[WRITE_HEAD](text);
+    if (this.wfile === this.#wfile) this.#wfile[WRITE_HEAD](text);
+    else {
+      // A wfile replaced in setup() (to count or capture) sees the head too,
+      // as Python's self.wfile.write(b"".join(self._headers_buffer)). Its
+      // failures surface where the response is settled, as for the body.
+      const written = this.wfile.write(encodeLatin1(text));
+      if (written instanceof Promise) written.catch(() => {});
+    }
     if (this.#interim) {
       this.#interim = false;
-      void this.#wfile.flush();
+      if (text.startsWith(" 100 ", this.protocol_version.length)) {
+        this.request.exchange.continueSent();
+      }
+      this.wfile.flush().catch(() => {});
     }
   }
 
