@@ -248,7 +248,13 @@ export function evaluatePreconditions(
 export function ifRangeMatches(value: string, v: Validators): boolean {
   const trimmed = value.trim();
   if (trimmed.startsWith('"') || trimmed.startsWith("W/")) {
-    return etagMatchesStrong(trimmed, v.etag);
+    // RFC 9110 §13.1.5: If-Range = entity-tag / HTTP-date, one strong tag
+    // compared strongly; a list or anything else makes the condition false.
+    const tag = parseEtag(trimmed);
+    const current = v.etag === null ? null : parseEtag(v.etag);
+    return tag !== null && !tag.weak &&
+      !tag.opaque.slice(1, -1).includes('"') &&
+      current !== null && !current.weak && current.opaque === tag.opaque;
   }
   const date = parseHttpDate(trimmed);
   return date !== null && v.lastModifiedMs !== null &&

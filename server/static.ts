@@ -695,11 +695,13 @@ function streamSegments(
 function toResponse(result: StaticResult, method: string): Response {
   const headers = new Headers(result.headers);
   let body = result.body;
-  if (result.message !== null && method !== "HEAD") {
+  if (result.message !== null) {
     const text = encoder.encode(result.message + "\n");
     headers.set("content-type", "text/plain; charset=utf-8");
+    // HEAD gets the headers GET would, body length included, and no body
+    // (RFC 9110 §9.3.2, §8.6), as for files.
     headers.set("content-length", String(text.length));
-    body = text;
+    body = method === "HEAD" ? null : text;
   }
   return new Response(body, { status: result.status, headers });
 }
