@@ -200,7 +200,13 @@ export class Pool {
     const path = request.path ?? "/";
     const prepared = prepareBody(request.body, 64 * 1024);
     const body = prepared instanceof Promise ? await prepared : prepared;
-    const [head, chunked] = buildHead(target, method, path, request, body);
+    const [head, chunked, framed] = buildHead(
+      target,
+      method,
+      path,
+      request,
+      body,
+    );
     const replayable = body.stream === null;
     const idempotent = IDEMPOTENT_METHODS.has(method) && replayable;
     for (let attempt = 0;; attempt++) {
@@ -211,7 +217,7 @@ export class Pool {
           method,
           path,
           head,
-          body,
+          framed,
           chunked,
           idempotent,
           request,
@@ -684,22 +690,39 @@ export class Pool {
   }
 }
 
-// The head for one request, with Host and body framing added.
+// The head for one request, with Host and body framing added, whether the
+// body goes chunked, and the body (its length set to a caller's
+// Content-Length for a stream, so writing enforces it). Framing the caller
+// set that the body would contradict is refused: a Content-Length the body
+// does not match, or one beside Transfer-Encoding, would make the server
+// read the rest as the next request (RFC 9112 §6.2, §11.2; Go refuses too).
 function buildHead(
   origin: Origin,
   method: string,
   path: string,
   request: PoolRequest,
   body: PreparedBody,
-): [string, boolean] {
+): [string, boolean, PreparedBody] {
   const fields: [string, string][] = [];
   let host = false, length = false, te = false, type = false;
+  let declared = "";
+  let coding = "";
   const add = (name: string, value: string) => {
     const lower = name.toLowerCase();
     if (lower === "host") host = true;
-    else if (lower === "content-length") length = true;
-    else if (lower === "transfer-encoding") te = true;
-    else if (lower === "content-type") type = true;
+    else if (lower === "content-length") {
+      if (length && value !== declared) {
+        throw new TypeError(
+          `Cannot send two different Content-Length values (${declared}, ${value})`,
+        );
+      }
+      if (length) return;
+      length = true;
+      declared = value;
+    } else if (lower === "transfer-encoding") {
+      te = true;
+      coding = value;
+    } else if (lower === "content-type") type = true;
     fields.push([name, value]);
   };
   const headers = request.headers;
@@ -717,6 +740,31 @@ function buildHead(
   if (!type && body.contentType !== null) {
     fields.push(["Content-Type", body.contentType]);
   }
+  if (length && te) {
+    throw new TypeError(
+      "Cannot send both Content-Length and Transfer-Encoding (RFC 9112 §6.2)",
+    );
+  }
+  if (te && !/(^|,)\s*chunked\s*$/i.test(coding)) {
+    throw new TypeError(
+      `Cannot send Transfer-Encoding "${coding}": h1 frames the body with chunked, which must come last`,
+    );
+  }
+  if (length) {
+    if (!/^[0-9]{1,15}$/.test(declared)) {
+      throw new TypeError(
+        `Cannot send Content-Length ${JSON.stringify(declared)}: not a length`,
+      );
+    }
+    const want = Number(declared);
+    const have = body.length ?? (body.stream === null ? 0 : null);
+    if (have !== null && have !== want) {
+      throw new TypeError(
+        `Cannot send Content-Length ${want} with a body of ${have} bytes`,
+      );
+    }
+    if (have === null) body = { ...body, length: want };
+  }
   let chunked = te;
   if (!length && !te) {
     if (body.length !== null) {
@@ -728,5 +776,5 @@ function buildHead(
       fields.push(["Content-Length", "0"]);
     }
   }
-  return [requestHeadText(method, path, fields), chunked];
+  return [requestHeadText(method, path, fields), chunked, body];
 }

@@ -122,6 +122,17 @@ export async function request(
   }
   let method = normaliseMethod(init.method ?? "GET");
   let headers: [string, string][] = fieldsOf(init.headers);
+  if (current.username !== "" || current.password !== "") {
+    // curl's way with user:pass@ in a URL: Basic credentials for that
+    // origin (dropped, like any Authorization, on a cross-origin redirect),
+    // unless the caller set Authorization; never in the request-target.
+    if (!headers.some(([n]) => n.toLowerCase() === "authorization")) {
+      headers.push(["Authorization", basicCredentials(current)]);
+    }
+    current = new URL(current);
+    current.username = "";
+    current.password = "";
+  }
   let body = init.body ?? null;
   const limit = init.maxRedirects ?? 20;
   const signal = init.signal;
@@ -142,7 +153,7 @@ export async function request(
       headersTimeoutMs: init.headersTimeoutMs,
       bodyTimeoutMs: init.bodyTimeoutMs,
     });
-    const location = response.getheader("location");
+    const location = locationOf(response);
     const mode = init.redirect ?? "manual";
     if (
       !REDIRECTS.has(response.status) || location === null || mode === "manual"
@@ -195,6 +206,39 @@ export async function request(
       );
     }
     current = next;
+  }
+}
+
+function basicCredentials(url: URL): string {
+  const pair = `${decodeURIComponent(url.username)}:${
+    decodeURIComponent(url.password)
+  }`;
+  const bytes = new TextEncoder().encode(pair);
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return `Basic ${btoa(binary)}`;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+// The Location to follow: the first field (it is single-valued, RFC 9110
+// §10.2.2; repeated lines must not be joined with ","), its bytes read as
+// UTF-8 when they are UTF-8, as browsers, curl and Go do (h1 keeps field
+// values as Latin-1 text).
+function locationOf(response: HTTPResponse): string | null {
+  const all = response.headers.get_all("location");
+  const first = all === null ? undefined : all[0];
+  if (first === undefined) return null;
+  let wide = false;
+  for (let i = 0; i < first.length && !wide; i++) {
+    wide = first.charCodeAt(i) > 0x7f;
+  }
+  if (!wide) return first;
+  const bytes = Uint8Array.from(first, (c) => c.charCodeAt(0));
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return first;
   }
 }
 
@@ -290,7 +334,10 @@ async function toWebResponse(
     statusText: response.reason,
     headers: response.getheaders(),
   });
-  Object.defineProperty(web, "url", { value: url.href });
+  // Fetch: a Response's URL is serialized without its fragment.
+  const bare = new URL(url);
+  bare.hash = "";
+  Object.defineProperty(web, "url", { value: bare.href });
   Object.defineProperty(web, "redirected", { value: redirected });
   ORIGINALS.set(web, response);
   return web;
