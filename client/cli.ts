@@ -6,7 +6,8 @@
  * ```
  *
  * Options: `-X METHOD`, `-H "Name: value"` (repeatable), `-d DATA` or
- * `-d @file` (repeatable, joined with "&"; POST by default), `-i` (print the
+ * `-d @file` (repeatable, joined with "&"; POST by default; a file's bytes
+ * are sent as they are, minus CR and LF, as curl does), `-i` (print the
  * response head), `-I` (HEAD, head only), `-v` (exchange trace on stderr),
  * `--trace FILE` (JSON lines, see `trace.ts`), `-o FILE` (progress bar when
  * stderr is a terminal), `-L` / `--max-redirs N`, `--timeout SECONDS`
@@ -271,11 +272,13 @@ export async function main(
   }
   let body: Uint8Array | null = null;
   if (values.data !== undefined) {
-    const parts: string[] = [];
+    const parts: Uint8Array[] = [];
     for (const item of values.data) {
       if (item.startsWith("@")) {
         try {
-          parts.push(await Deno.readTextFile(item.slice(1)));
+          // As curl: the file's bytes as they are, minus CR and LF.
+          const bytes = await Deno.readFile(item.slice(1));
+          parts.push(bytes.filter((b) => b !== 0x0d && b !== 0x0a));
         } catch (error) {
           await say(
             `Cannot read data file "${item.slice(1)}": ${
@@ -284,9 +287,9 @@ export async function main(
           );
           return EXIT_CODES.readError;
         }
-      } else parts.push(item);
+      } else parts.push(encoder.encode(item));
     }
-    body = encoder.encode(parts.join("&"));
+    body = joinWithAmpersand(parts);
     if (!headers.some(([n]) => n.toLowerCase() === "content-type")) {
       headers.push(["Content-Type", "application/x-www-form-urlencoded"]);
     }
@@ -458,3 +461,17 @@ export async function main(
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));
+
+// curl's -d pieces, in order, joined with "&".
+function joinWithAmpersand(parts: Uint8Array[]): Uint8Array {
+  let length = Math.max(0, parts.length - 1);
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  parts.forEach((part, i) => {
+    if (i > 0) out[at++] = 0x26;
+    out.set(part, at);
+    at += part.length;
+  });
+  return out;
+}
