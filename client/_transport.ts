@@ -50,6 +50,55 @@ export async function dialTcp(
   }
 }
 
+/**
+ * Runs a TLS handshake that a timeout or a signal can end: on either the
+ * socket is closed (which ends the handshake) and the timeout's
+ * `ConnectTimeout` or the signal's reason is thrown. A server that accepts
+ * TCP and never answers the ClientHello would otherwise hold the caller for
+ * as long as it likes.
+ */
+export async function handshakeWithin(
+  tls: Deno.TlsConn,
+  address: { hostname: string; port: number },
+  timeoutMs: number | undefined,
+  signal?: AbortSignal,
+): Promise<void> {
+  const handshake = tls.handshake();
+  if (timeoutMs === undefined && signal === undefined) {
+    await handshake;
+    return;
+  }
+  handshake.catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(
+        () => reject(new ConnectTimeout(timeoutMs, address)),
+        Math.max(0, timeoutMs),
+      );
+    }
+    if (signal !== undefined) {
+      onAbort = () => reject(signal.reason);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    }
+  });
+  try {
+    await Promise.race([handshake, stopped]);
+  } catch (error) {
+    try {
+      tls.close();
+    } catch {
+      // Already closed.
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
+  }
+}
+
 let nextId = 1;
 
 /** Options for {@linkcode Transport}. */

@@ -20,7 +20,7 @@ import { encodeLatin1, requestHeadText } from "./_head.ts";
 import type { Limits } from "../http1/limits.ts";
 import type { ResponseHead } from "../http1/events.ts";
 import { ConnectionResetError } from "../net/errors.ts";
-import { dialTcp, Transport } from "./_transport.ts";
+import { dialTcp, handshakeWithin, Transport } from "./_transport.ts";
 import {
   type BoundAddress,
   isBoundConn,
@@ -38,6 +38,7 @@ import {
 import {
   CannotSendHeader,
   CannotSendRequest,
+  ConnectTimeout,
   HTTPException,
   ImproperConnectionState,
   InvalidURL,
@@ -922,8 +923,14 @@ export class HTTPSConnection extends HTTPConnection {
       tls = isBoundConn(conn)
         ? await startTlsBound(conn, options)
         : await Deno.startTls(conn, options);
-      await tls.handshake();
+      // The timeout covers the handshake, as Python's socket timeout does.
+      await handshakeWithin(
+        tls,
+        { hostname: this.host, port: this.port },
+        this.timeout === null ? undefined : this.timeout * 1000,
+      );
     } catch (cause) {
+      if (cause instanceof ConnectTimeout) throw cause;
       try {
         tls?.close();
       } catch { /* already closed */ }

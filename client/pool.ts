@@ -17,7 +17,7 @@
 import { encodeLatin1, requestHeadText } from "./_head.ts";
 import type { Limits } from "../http1/limits.ts";
 import { ConnectionResetError } from "../net/errors.ts";
-import { dialTcp, Transport } from "./_transport.ts";
+import { dialTcp, handshakeWithin, Transport } from "./_transport.ts";
 import {
   IDEMPOTENT_METHODS,
   prepareBody,
@@ -25,7 +25,12 @@ import {
   type RequestBody,
   writeStream,
 } from "./_body.ts";
-import { HTTPException, InvalidURL, RemoteDisconnected } from "./errors.ts";
+import {
+  ConnectTimeout,
+  HTTPException,
+  InvalidURL,
+  RemoteDisconnected,
+} from "./errors.ts";
 import { HTTPResponse, type ResponseChannel } from "./http_response.ts";
 import type { Trace, TraceExchange } from "./trace.ts";
 import type { HeadersInput } from "./http_connection.ts";
@@ -44,7 +49,7 @@ export interface PoolOptions {
    * closed) before the next one on its connection can be read.
    */
   pipelining?: number;
-  /** Default connect timeout (none by default). */
+  /** Default connect timeout, TLS handshake included (none by default). */
   connectTimeoutMs?: number;
   /** Default time allowed for a response head after the request is written. */
   headersTimeoutMs?: number;
@@ -148,6 +153,8 @@ export class Pool {
   readonly #byString = new Map<string, Origin>();
   readonly #max: number;
   readonly #idleTimeoutMs: number;
+  // Aborted by close(): ends TLS handshakes still running.
+  readonly #closing = new AbortController();
   readonly #depth: number;
   readonly #options: PoolOptions;
   #closed = false;
@@ -285,6 +292,7 @@ export class Pool {
   async #dial(
     origin: Origin,
     timeoutMs: number | undefined,
+    signal: AbortSignal | undefined,
   ): Promise<PoolConn> {
     const address = { hostname: origin.hostname, port: origin.port };
     const started = performance.now();
@@ -295,10 +303,28 @@ export class Pool {
         hostname: origin.hostname,
         ...(caCerts === undefined ? {} : { caCerts }),
       });
+      // connectTimeoutMs covers the handshake too (curl's
+      // --connect-timeout, Go's TLSHandshakeTimeout), and the request's
+      // signal and close() end it.
+      const stop = signal === undefined
+        ? this.#closing.signal
+        : AbortSignal.any([signal, this.#closing.signal]);
       try {
-        await tls.handshake();
+        await handshakeWithin(
+          tls,
+          address,
+          timeoutMs === undefined
+            ? undefined
+            : timeoutMs - (performance.now() - started),
+          stop,
+        );
       } catch (cause) {
-        tls.close();
+        try {
+          tls.close();
+        } catch {
+          // Closed already, by handshakeWithin.
+        }
+        if (cause instanceof ConnectTimeout || stop.aborted) throw cause;
         throw new HTTPException(
           `Cannot complete the TLS handshake with ${origin.key}: ${
             (cause as Error).message
@@ -386,6 +412,7 @@ export class Pool {
           conn = await this.#dial(
             origin,
             request.connectTimeoutMs ?? this.#options.connectTimeoutMs,
+            request.signal,
           );
         } finally {
           origin.dialing--;
@@ -676,6 +703,9 @@ export class Pool {
   /** Closes every connection; requests in flight fail. */
   close(): void {
     this.#closed = true;
+    this.#closing.abort(
+      new HTTPException("Cannot send a request: the pool is closed"),
+    );
     for (const origin of this.#origins.values()) {
       for (const conn of [...origin.conns]) this.#remove(origin, conn);
       this.#wake(origin);
