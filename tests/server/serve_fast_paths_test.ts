@@ -7,6 +7,7 @@ import {
   setStaticFastPath,
   staticResponseParts,
 } from "../../server/_static_response_body.ts";
+import { setLazyRequests } from "../../server/_web_request.ts";
 import { fetchRaw, fromLatin1, latin1, startServer } from "./_raw.ts";
 
 // Sends `requests` in one write on one connection (the last one should close
@@ -234,3 +235,58 @@ Deno.test("serve builds each request's URL from its own Host and target", async 
   // A Host that cannot make a URL still gets its 400 after valid ones.
   assert.match(output, /HTTP\/1\.1 400 /);
 });
+
+for (const lazy of [true, false]) {
+  Deno.test(`serve's ${lazy ? "lazy" : "fallback (real)"} Request passes to new Request() and fetch()`, async () => {
+    const was = setLazyRequests(lazy);
+    try {
+      await copiesAndProxies();
+    } finally {
+      setLazyRequests(was);
+    }
+  });
+}
+
+async function copiesAndProxies(): Promise<void> {
+  // Deno.serve code copies requests (`new Request(req, { headers })`) and
+  // proxies them (`fetch(url, req)`, `fetch(new Request(url, req))`): both
+  // check Deno's WebIDL brand and read internal slots. A lazy Request that
+  // failed them ("Argument 1 is not of type Request") broke such code.
+  await using upstream = startServer(async (req) =>
+    new Response(
+      `${req.method} ${new URL(req.url).pathname} ${
+        req.headers.get("x-a")
+      } ${await req
+        .text()}`,
+    )
+  );
+  const up = `http://127.0.0.1:${upstream.addr.port}`;
+  await using server = startServer(async (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/copy") {
+      const copy = new Request(req, { headers: { "x-a": "copied" } });
+      return new Response(
+        `${copy.method} ${copy.url === req.url} ${
+          copy.headers.get("x-a")
+        } ${await copy
+          .text()}`,
+      );
+    }
+    if (path === "/proxy-request") {
+      return await fetch(new Request(`${up}/a`, req));
+    }
+    return await fetch(`${up}/b`, req);
+  });
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  const send = async (path: string) => {
+    const res = await fetch(base + path, {
+      method: "POST",
+      body: "hello",
+      headers: { "x-a": "orig" },
+    });
+    return await res.text();
+  };
+  assert.equal(await send("/copy"), "POST true copied hello");
+  assert.equal(await send("/proxy-request"), "POST /a orig hello");
+  assert.equal(await send("/proxy-init"), "POST /b orig hello");
+}
