@@ -28,7 +28,7 @@ export function requestUrl(head: RequestHead, exchange: Exchange): string {
   const scheme = exchange.secure ? "https://" : "http://";
   if (head.method === "CONNECT") return scheme + target + "/";
   if (target.charCodeAt(0) !== 0x2f /* "/" */ && target !== "*") {
-    return target; // absolute-form
+    return serialized(target); // absolute-form
   }
   let host = hostValue(head.headers);
   if (host === null || host === "") {
@@ -42,12 +42,36 @@ export function requestUrl(head: RequestHead, exchange: Exchange): string {
     target === lastUrlTarget && host === lastUrlHost &&
     secure === lastUrlSecure
   ) return lastUrl;
-  const url = scheme + host + (target === "*" ? "/*" : target);
+  let url = scheme + host + (target === "*" ? "/*" : target);
+  if (!isSerialized(host, target, secure)) url = serialized(url);
   lastUrl = url;
   lastUrlTarget = target;
   lastUrlHost = host;
   lastUrlSecure = secure;
   return url;
+}
+
+// req.url is what a real Request reports: the URL serialized, with dot
+// segments (also written %2e) removed, the host lower-cased, a default port
+// dropped. A router matching on it then sees the path new URL(req.url) does,
+// so "/admin/../public" cannot reach an /admin route that a guard on the
+// parsed path let through. Nearly every request is in that form already;
+// only the others pay for URL.
+const PLAIN_TARGET = /^[A-Za-z0-9\-._~!$&()*+,;=:@\/?%]*$/;
+const DOT_SEGMENT = /\/(?:\.|%2e)/i;
+const PLAIN_HOST = /^[a-z0-9.\-]*(?::[0-9]+)?$/;
+
+function isSerialized(host: string, target: string, secure: boolean): boolean {
+  return PLAIN_TARGET.test(target) && !DOT_SEGMENT.test(target) &&
+    PLAIN_HOST.test(host) && !host.endsWith(secure ? ":443" : ":80");
+}
+
+function serialized(url: string): string {
+  try {
+    return new URL(url).href;
+  } catch {
+    return url; // createWebRequest answers 400 for it
+  }
 }
 
 /** The request body as a stream that reads from the socket only when pulled. */

@@ -205,6 +205,9 @@ export function writeWebResponse(
   } else if (isHead && declaredLength !== null) {
     // RFC 9110 §9.3.2: HEAD answers with the length a GET would have had.
     text += "content-length: " + declaredLength + "\r\n";
+  } else if (isHead && body === null) {
+    // No body and no declared length: GET's length is unknown, so send none
+    // rather than a 0 that may be wrong (RFC 9110 §8.6).
   } else if (!tunnel) {
     text += "content-length: " + length + "\r\n";
   }

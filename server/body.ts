@@ -478,6 +478,19 @@ async function urlencoded(
         "too_many_fields",
       );
     }
+    // The same cap as a multipart field's (value bytes, UTF-8).
+    if (
+      value.length > limits.maxFieldBytes / 3 &&
+      new TextEncoder().encode(value).length > limits.maxFieldBytes
+    ) {
+      throw new PayloadTooLargeError(
+        `Form field "${
+          name.slice(0, 64)
+        }" is over ${limits.maxFieldBytes} bytes`,
+        limits.maxFieldBytes,
+        "field_too_large",
+      );
+    }
     form.append(name, value);
   }
   return form;

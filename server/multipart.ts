@@ -316,25 +316,47 @@ function parsePartHead(raw: Uint8Array): MultipartPart {
     throw malformed("a part's Content-Disposition has no name");
   }
   const part: MultipartPart = { name, headers };
+  // RFC 6266 §4.3: filename* when it can be decoded, else filename.
   const star = params.get("filename*");
-  const filename = star !== undefined
-    ? decodeExtValue(star)
-    : params.get("filename");
-  if (filename !== undefined) part.filename = filename;
+  const filename = (star === undefined ? undefined : decodeExtValue(star)) ??
+    params.get("filename");
+  if (filename !== undefined) part.filename = baseName(filename);
   const type = headers.get("content-type");
   if (type !== undefined) part.contentType = type;
   return part;
 }
 
-// RFC 5987 ext-value: charset'lang'pct-encoded.
+// RFC 7578 §4.2: directory parts of a file name are not passed on (busboy's
+// default too): "../../etc/passwd" is "passwd", "C:\\x\\a.txt" is
+// "a.txt", so a name joined to an upload directory stays in it. A name that
+// is only dots says nothing and becomes "".
+function baseName(name: string): string {
+  const base = name.slice(
+    Math.max(name.lastIndexOf("/"), name.lastIndexOf("\\")) + 1,
+  );
+  return /^\.+$/.test(base) ? "" : base;
+}
+
+// RFC 8187 ext-value: charset'lang'pct-encoded, UTF-8 or ISO-8859-1; any
+// other charset, or bytes that are not valid in it, give undefined.
 function decodeExtValue(value: string): string | undefined {
   const match = /^([^']*)'[^']*'(.*)$/.exec(value);
   if (match === null) return undefined;
-  try {
-    return decodeURIComponent(match[2]!);
-  } catch {
-    return undefined;
+  const charset = match[1]!.toLowerCase();
+  const encoded = match[2]!;
+  if (charset === "utf-8") {
+    try {
+      return decodeURIComponent(encoded);
+    } catch {
+      return undefined;
+    }
   }
+  if (charset !== "iso-8859-1") return undefined;
+  if (/%(?![0-9A-Fa-f]{2})/.test(encoded)) return undefined;
+  return encoded.replace(
+    /%([0-9A-Fa-f]{2})/g,
+    (_, hex: string) => String.fromCharCode(parseInt(hex, 16)),
+  );
 }
 
 /** Parses `; a=b; c="d \" e"` header parameters; names are lowercased. */

@@ -30,6 +30,7 @@
  * @module
  */
 
+import { staticResponseParts } from "./_static_response_body.ts";
 import { errorResponse } from "./body.ts";
 import {
   compose,
@@ -713,9 +714,19 @@ export class Router<S extends object = Record<string, unknown>> {
       }
     }
     if (req.method === "HEAD" && res.body !== null) {
-      // RFC 9110 §9.3.2: HEAD gets GET's header section, never a body.
+      // RFC 9110 §9.3.2: HEAD gets GET's header section, never a body, and
+      // §8.6: the length GET would have sent, or none (never a wrong 0).
+      const length = staticBodyLength(res);
       res.body.cancel().catch(() => {});
-      res = new Response(null, res);
+      const headers = new Headers(res.headers);
+      if (length !== null && !headers.has("content-length")) {
+        headers.set("content-length", String(length));
+      }
+      res = new Response(null, {
+        status: res.status,
+        statusText: res.statusText,
+        headers,
+      });
     }
     return res;
   }
@@ -1119,4 +1130,13 @@ class Found<S extends object> {
 function internMethod(method: string): string {
   const upper = method.toUpperCase();
   return METHOD_ORDER.find((m) => m === upper) ?? upper;
+}
+
+// The byte length of a body built from a string or bytes, else null.
+function staticBodyLength(res: Response): number | null {
+  const body = staticResponseParts(res)?.body;
+  if (body === undefined || body === null) return null;
+  return typeof body === "string"
+    ? new TextEncoder().encode(body).length
+    : body.length;
 }

@@ -28,7 +28,13 @@ function basicUser(req: Request): string {
     const decoded = atob(auth.slice(6).trim());
     const colon = decoded.indexOf(":");
     const user = colon === -1 ? decoded : decoded.slice(0, colon);
-    return user === "" ? "-" : user.replace(/[\s"\\]/g, "_").slice(0, 64);
+    // Attacker-chosen bytes: no controls (ESC, NUL, DEL, C1) reach a log or
+    // the terminal showing it (CWE-117), nor a quote or space that would
+    // break the line's fields.
+    return user === ""
+      ? "-"
+      // deno-lint-ignore no-control-regex
+      : user.replace(/[\x00-\x20\x7f-\x9f"\\\s]/g, "_").slice(0, 64);
   } catch {
     return "-";
   }

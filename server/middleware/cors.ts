@@ -116,7 +116,12 @@ export function cors<S extends object = Record<string, unknown>>(
   const vary = origin === "*" && !credentials ? null : "Origin";
   return async (ctx, next) => {
     const requestOrigin = ctx.req.headers.get("origin");
-    if (requestOrigin === null) return await next();
+    if (requestOrigin === null) {
+      // The answer depends on Origin even when there is none: a cache must
+      // not serve this response to a CORS request (Fetch §3.2.5).
+      const res = await next();
+      return vary === null ? res : withHeaders(res, {}, vary);
+    }
     const allowed = allowFor(requestOrigin);
     const isPreflight = ctx.req.method === "OPTIONS" &&
       ctx.req.headers.has("access-control-request-method");
