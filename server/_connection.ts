@@ -305,7 +305,11 @@ export class Connection {
       onGone();
       return;
     }
-    this.#onPeerGone = onGone;
+    const before = this.#onPeerGone;
+    this.#onPeerGone = before === null ? onGone : () => {
+      before();
+      onGone();
+    };
     this.#maybeReadAhead();
   }
 
@@ -390,6 +394,13 @@ export class Connection {
         // Both steps answer synchronously when they can (a pipelined head
         // already buffered, a handler that answered at once): every await
         // costs a promise and a microtask turn per request.
+        // Per-response backpressure: with a full output buffer (or a write
+        // still going), wait for the socket before the next pipelined
+        // request runs, so a client that stops reading is not answered
+        // without bound from what one read brought.
+        if (this.#pendingBytes >= FLUSH_AT_BYTES || this.#flushing !== null) {
+          await this.flush();
+        }
         const read = this.#readHead();
         if (read !== true && (read === false || !await read)) break;
         let next = this.#exchangeOnce();
@@ -699,7 +710,11 @@ export class Connection {
       try {
         event = parser.next();
       } catch (error) {
-        if (error instanceof ProtocolError) this.#bodyError = error;
+        if (error instanceof ProtocolError) {
+          this.#bodyError = error;
+          // The client ended its side mid-body: it is gone (request.signal).
+          if (error.code === "UNEXPECTED_EOF") this.#notifyPeerGone();
+        }
         throw error;
       }
       switch (event.kind) {

@@ -3,7 +3,7 @@
 import { encodeChunkHeader } from "../http1/chunked.ts";
 import type { RequestHead } from "../http1/events.ts";
 import { reasonPhrase } from "../http1/status.ts";
-import type { Exchange } from "./_connection.ts";
+import { ConnectionClosedError, type Exchange } from "./_connection.ts";
 import { httpDateNow } from "./_http_date.ts";
 import { staticResponseParts } from "./_static_response_body.ts";
 
@@ -328,6 +328,14 @@ async function streamRest(
       exchange.write(chunk);
     }
   };
+  // A stream that goes quiet (server-sent events) would otherwise never
+  // learn that the client left: cancel it then, as Deno.serve does, so the
+  // connection and its maxConnections slot are freed.
+  let peerGone = false;
+  exchange.watchPeerGone(() => {
+    peerGone = true;
+    void reader.cancel(new ConnectionClosedError()).catch(() => {});
+  });
   try {
     for (const chunk of collected.chunks) send(chunk);
     let pending = collected.pending;
@@ -336,6 +344,7 @@ async function streamRest(
       await exchange.flush();
       const result = await (pending ?? reader.read());
       pending = null;
+      if (peerGone) throw new ConnectionClosedError();
       if (result.done) break;
       send(toBytes(result.value));
     }
