@@ -17,7 +17,7 @@
  * ```sh
  * npx -y deno@2.9.6 run --allow-net=127.0.0.1:8000 --allow-read=big.iso \
  *   examples/file_transfer.ts upload big.iso --url http://127.0.0.1:8000/files/big.iso
- * npx -y deno@2.9.6 run --allow-net=127.0.0.1:8000 --allow-write=copy.iso \
+ * npx -y deno@2.9.6 run --allow-net=127.0.0.1:8000 --allow-read=. --allow-write=. \
  *   examples/file_transfer.ts download big.iso --url http://127.0.0.1:8000 --out copy.iso
  * ```
  *
@@ -28,8 +28,11 @@
  *   `X-Sha256` (hashed once, then remembered until the file changes).
  * - `upload` and `download` draw a progress bar on stderr when it is a
  *   terminal, print one line with bytes, MB/s and sha256, and compare their
- *   own sha256 with the server's `X-Sha256`: on a mismatch they exit 1 (and
- *   `download` deletes what it wrote).
+ *   own sha256 with the server's `X-Sha256`: on a mismatch they exit 1.
+ *   `download` writes a temporary file next to `--out` and renames it over
+ *   `--out` only when the file is whole and its sha256 matches, so it needs
+ *   `--allow-read` and `--allow-write` for that directory (Deno's rename asks
+ *   for both); a failed download leaves `--out` as it was.
  *
  * `upload FILE --url http://host:port/` (or `.../files/`) uses the file's
  * name; `download NAME --url http://host:port` fetches `/files/NAME`, and
@@ -44,11 +47,11 @@
 // digest in Web Crypto), which would mean buffering the file; node:crypto's
 // createHash() takes it piece by piece in constant memory.
 import { createHash } from "node:crypto";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { Pool } from "../client/pool.ts";
 import { request } from "../client/request.ts";
-import { NetError } from "../net/errors.ts";
+import { NetError, toNetError } from "../net/errors.ts";
 import { Router } from "../server/router.ts";
 import { serve } from "../server/serve.ts";
 
@@ -93,21 +96,29 @@ async function serveFiles(
       if (!NAME.test(name)) return badName(name);
       return await send(dir, name, digests);
     });
-  const server = serve({
-    hostname,
-    port,
-    limits: {
-      // Bodies go straight to disk, so the only size limit is the disk's.
-      maxBodyBytes: Number.MAX_SAFE_INTEGER,
-      // One hour for a whole upload (the default five minutes is short for
-      // gigabytes on a slow link).
-      requestTimeoutMs: 3_600_000,
-    },
-    onListen(addr) {
-      console.log(`Listening on http://${addr.hostname}:${addr.port}/`);
-      console.log(`Storing files in ${dir}`);
-    },
-  }, app.fetch);
+  const startServer = () =>
+    serve({
+      hostname,
+      port,
+      limits: {
+        // Bodies go straight to disk, so the only size limit is the disk's.
+        maxBodyBytes: Number.MAX_SAFE_INTEGER,
+        // One hour for a whole upload (the default five minutes is short for
+        // gigabytes on a slow link).
+        requestTimeoutMs: 3_600_000,
+      },
+      onListen(addr) {
+        console.log(`Listening on http://${addr.hostname}:${addr.port}/`);
+        console.log(`Storing files in ${dir}`);
+      },
+    }, app.fetch);
+  let server;
+  try {
+    server = startServer();
+  } catch (error) {
+    // Port in use, no permission: the typed error says what to do.
+    throw toNetError(error, { hostname, port });
+  }
   const stop = () => void server.shutdown();
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
@@ -299,11 +310,14 @@ async function download(url: URL, out: string): Promise<number> {
     "Downloading",
     length === null ? null : Number(length),
   );
-  const file = await Deno.open(out, {
-    write: true,
-    create: true,
-    truncate: true,
-  });
+  // Into a temporary file next to OUT, renamed over it only once the whole
+  // file arrived and its SHA-256 matched: a failed download leaves what was
+  // at OUT before (or nothing), never a cut or corrupt file under its name.
+  const temp = join(
+    dirname(out),
+    `.${basename(out)}.${crypto.randomUUID()}.part`,
+  );
+  const file = await Deno.open(temp, { write: true, createNew: true });
   try {
     const source = response.body ?? ReadableStream.from<Uint8Array>([]);
     await source
@@ -314,6 +328,7 @@ async function download(url: URL, out: string): Promise<number> {
       .pipeTo(file.writable); // closes the file when done
   } catch (error) {
     closeQuietly(file);
+    await Deno.remove(temp).catch(() => {});
     progress.finish();
     console.error(`Cannot download ${url}: ${message(error)}`);
     return 1;
@@ -323,10 +338,12 @@ async function download(url: URL, out: string): Promise<number> {
   console.log(summary("Downloaded", progress.bytes, seconds, sha256));
   const code = verify(sha256, response.headers.get("x-sha256"), url);
   if (code !== 0) {
-    await Deno.remove(out);
-    console.error(`Removed ${out}`);
+    await Deno.remove(temp);
+    console.error(`Discarded the download; ${out} is unchanged`);
+    return code;
   }
-  return code;
+  await Deno.rename(temp, out);
+  return 0;
 }
 
 function verify(sha256: string, expected: string | null, url: URL): number {

@@ -27,6 +27,7 @@ import { BadRequestError, json } from "../server/body.ts";
 import { Router } from "../server/router.ts";
 import { accessLog } from "../server/middleware/access_log.ts";
 import { serve } from "../server/serve.ts";
+import { NetError, toNetError } from "../net/errors.ts";
 
 /** One todo item. */
 export interface Todo {
@@ -114,7 +115,16 @@ if (import.meta.main) {
     console.error(`Cannot listen on port "${values.port}": expected 0-65535`);
     Deno.exit(2);
   }
-  const server = serve({ hostname: values.hostname, port }, app.fetch);
+  let server;
+  try {
+    server = serve({ hostname: values.hostname, port }, app.fetch);
+  } catch (error) {
+    // Port in use, no permission: one line that says what to do.
+    const typed = toNetError(error, { hostname: values.hostname, port });
+    if (!(typed instanceof NetError)) throw error;
+    console.error(typed.message);
+    Deno.exit(1);
+  }
   Deno.addSignalListener("SIGINT", () => void server.shutdown());
   await server.finished;
 }

@@ -52,9 +52,15 @@ async function ask(
 ): Promise<Uint8Array> {
   for (let attempt = 1; attempt <= tries; attempt++) {
     await socket.send(data, server);
+    const deadline = performance.now() + timeoutMs;
     try {
-      const { data: reply } = await socket.receive({ timeoutMs });
-      return reply;
+      for (;;) {
+        const left = Math.max(1, deadline - performance.now());
+        const { data: reply } = await socket.receive({ timeoutMs: left });
+        // An echo is the same bytes; anything else is a late echo of an
+        // earlier message (after a retry) or a stray datagram: skip it.
+        if (sameBytes(reply, data)) return reply;
+      }
     } catch (error) {
       if (!(error instanceof TimeoutError)) throw error;
       console.error(`No reply in ${timeoutMs} ms (try ${attempt} of ${tries})`);
@@ -63,6 +69,10 @@ async function ask(
   fail(
     `No reply from ${server.hostname}:${server.port} after ${tries} tries of ${timeoutMs} ms: is the server running?`,
   );
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 function parsePort(text: string): number {

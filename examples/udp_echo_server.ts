@@ -5,8 +5,11 @@
  * no `--unstable-net` flag is needed.
  *
  * ```sh
- * npx -y deno@2.9.6 run --allow-net=127.0.0.1:7001 examples/udp_echo_server.ts --port=7001
+ * npx -y deno@2.9.6 run --allow-net=127.0.0.1 examples/udp_echo_server.ts --port=7001
  * ```
+ *
+ * `--allow-net=127.0.0.1` and not `127.0.0.1:7001`: each answer goes to the
+ * client's own (ephemeral) port, and sending there needs permission too.
  *
  * Then examples/udp_echo_client.ts, or `nc -u 127.0.0.1 7001`. Ctrl-C stops it.
  *

@@ -124,7 +124,9 @@ export class BufferedReader {
     if (this.buffered === 0 && !this.#eof) await this.#fill(deadline);
     if (this.buffered === 0) return null;
     const bytes = this.#buf.slice(this.#start, this.#end);
-    this.#start = this.#end = 0;
+    // Not back to 0: a read kept from a timed-out call is still filling the
+    // buffer after #end (#fill rewinds once nothing is pending).
+    this.#start = this.#end;
     return bytes;
   }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { runExample, type SpawnedExample, spawnExample } from "./_spawn.ts";
 
 const SIZE = 8 * 1024 * 1024;
@@ -75,7 +75,11 @@ function upload(file: string, url: string, port: number) {
 function download(name: string, url: string, out: string, port: number) {
   return runExample("file_transfer.ts", {
     args: ["download", name, "--url", url, "--out", out],
-    permissions: [`--allow-net=127.0.0.1:${port}`, `--allow-write=${out}`],
+    permissions: [
+      `--allow-net=127.0.0.1:${port}`,
+      `--allow-read=${dirname(out)}`,
+      `--allow-write=${dirname(out)}`,
+    ],
     timeoutMs: 60_000,
   });
 }
@@ -120,7 +124,7 @@ Deno.test("file_transfer uploads and downloads 8 MiB with matching sha256", asyn
   assert.equal(down.stderr, "");
 });
 
-Deno.test("file_transfer download exits 1 and removes the file when sha256 differs", async () => {
+Deno.test("file_transfer download exits 1 and leaves --out alone when sha256 differs", async () => {
   await using setup = await startServer();
   const { server, work, dir, url } = setup;
   const source = join(work, "data.bin");
@@ -149,8 +153,12 @@ Deno.test("file_transfer download exits 1 and removes the file when sha256 diffe
     down.stderr,
     /sha256 [0-9a-f]{64} differs from the server's X-Sha256 [0-9a-f]{64}/,
   );
-  assert.match(down.stderr, /^Removed /m);
+  assert.match(down.stderr, /^Discarded the download; .* is unchanged$/m);
   await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
+  // Nor is a temporary file left behind.
+  const left = [];
+  for await (const entry of Deno.readDir(work)) left.push(entry.name);
+  assert.deepEqual(left.filter((n) => n.endsWith(".part")), []);
 });
 
 Deno.test("file_transfer download of a missing file exits 1", async () => {
