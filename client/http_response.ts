@@ -257,7 +257,8 @@ export class HTTPResponse implements AsyncIterable<Uint8Array> {
       }
       channel.trace?.head(raw, event.status, true);
       this.status = event.status;
-      this.reason = event.reason;
+      // Python strips the reason phrase ("200  OK " reads "OK").
+      this.reason = event.reason.trim();
       this.version = event.version === "HTTP/1.0" ? 10 : 11;
       this.headers = headers;
       this.#keepAlive = event.keepAlive && event.status !== 101 &&
@@ -301,6 +302,7 @@ export class HTTPResponse implements AsyncIterable<Uint8Array> {
     const pending = this.#pending;
     if (pending !== null) {
       this.#pending = null;
+      if (this.length !== null) this.length -= pending.length;
       return pending;
     }
     if (this.#done) return null;
@@ -323,6 +325,13 @@ export class HTTPResponse implements AsyncIterable<Uint8Array> {
       this.#finish(event.kind === "end" ? event.trailers : null);
       return null;
     }
+  }
+
+  // Puts back the part of a piece the caller did not take: `length` counts
+  // bytes not yet handed out, as Python's does.
+  #keep(rest: Uint8Array): void {
+    this.#pending = rest;
+    if (this.length !== null) this.length += rest.length;
   }
 
   // The next piece of body as a view (valid until the next call), or null.
@@ -402,7 +411,7 @@ export class HTTPResponse implements AsyncIterable<Uint8Array> {
         if (chunk === null) break;
         const take = Math.min(chunk.length, buffer.length - n);
         buffer.set(take === chunk.length ? chunk : chunk.subarray(0, take), n);
-        if (take < chunk.length) this.#pending = chunk.subarray(take);
+        if (take < chunk.length) this.#keep(chunk.subarray(take));
         n += take;
       }
     } catch (error) {
@@ -427,7 +436,7 @@ export class HTTPResponse implements AsyncIterable<Uint8Array> {
     const chunk = await this.#nextChunk();
     if (chunk === null) return EMPTY;
     if (n >= 0 && chunk.length > n) {
-      this.#pending = chunk.subarray(n);
+      this.#keep(chunk.subarray(n));
       return chunk.slice(0, n);
     }
     return chunk.slice();
@@ -452,7 +461,7 @@ export class HTTPResponse implements AsyncIterable<Uint8Array> {
       const take = lf === -1 ? room : lf + 1;
       parts.push(chunk.slice(0, take));
       total += take;
-      if (take < chunk.length) this.#pending = chunk.subarray(take);
+      if (take < chunk.length) this.#keep(chunk.subarray(take));
       if (lf !== -1) break;
     }
     return concat(parts, total);
