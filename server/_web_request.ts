@@ -134,7 +134,7 @@ class LazyRequest {
 
   get headers(): Headers {
     if (this.#real !== null) return this.#real.headers;
-    return this.#headers ??= this.#head.headers.toHeaders();
+    return this.#headers ??= new Headers(fieldPairs(this.#head.headers));
   }
 
   /** The real Request, built once on first use of anything else. */
@@ -151,9 +151,8 @@ class LazyRequest {
     // Copies of the real Request (clone(), new Request(req)) follow it.
     if (this.#abort !== null) init.signal = this.#abort.signal;
     // GET and HEAD cannot carry a body in a Request; the engine drains any.
-    if (
-      head.framing.kind !== "none" && method !== "GET" && method !== "HEAD"
-    ) {
+    // Other methods get a stream even when it is empty, as from Deno.serve.
+    if (method !== "GET" && method !== "HEAD") {
       init.body = requestBody(this.#exchange);
     }
     this.#real = new Request(this.url, init);
@@ -161,10 +160,22 @@ class LazyRequest {
   }
 }
 
+// The fields as name/value pairs for Headers. Repeated Cookie fields become
+// one, joined with "; " as Deno.serve (and RFC 9113 §8.2.3) do: Headers
+// would join them with ", ", which a cookie parser reads as part of a value.
 function fieldPairs(fields: FieldList): [string, string][] {
   const pairs: [string, string][] = [];
+  let cookie = -1;
   for (let i = 0; i < fields.size; i++) {
-    pairs.push([fields.name(i), fields.value(i)]);
+    const name = fields.name(i);
+    if (name.length === 6 && name.toLowerCase() === "cookie") {
+      if (cookie !== -1) {
+        pairs[cookie]![1] += "; " + fields.value(i);
+        continue;
+      }
+      cookie = pairs.length;
+    }
+    pairs.push([name, fields.value(i)]);
   }
   return pairs;
 }

@@ -365,6 +365,13 @@ export function webDispatch(
       if (!(response instanceof Response)) {
         throw new TypeError("Handler must return a Response");
       }
+      if (response.status === 101) {
+        // Only Deno.upgradeWebSocket makes a 101 Response, and it needs
+        // Deno.serve's own connection: say what to use instead.
+        throw new TypeError(
+          "Cannot switch protocols with Deno.upgradeWebSocket under h1's serve(): use the onUpgrade option, which hands over the socket",
+        );
+      }
     } catch (error) {
       if (exchange.bodyError !== null) {
         // The request body broke (too large, timed out, malformed): the
@@ -415,7 +422,10 @@ export function webDispatch(
     } catch (error) {
       return respondLater(exchange, head, info, started, error, true);
     }
-    if (returned instanceof Response && !returned.bodyUsed) {
+    if (
+      returned instanceof Response && !returned.bodyUsed &&
+      returned.status !== 101
+    ) {
       return respond(exchange, head, info, started, returned);
     }
     return respondLater(exchange, head, info, started, returned, false);
