@@ -134,7 +134,15 @@ class LazyRequest {
 
   get headers(): Headers {
     if (this.#real !== null) return this.#real.headers;
-    return this.#headers ??= new Headers(fieldPairs(this.#head.headers));
+    if (this.#headers === null) {
+      // append() one by one: faster than new Headers(pairs) in Deno 2.9.
+      const headers = new Headers();
+      for (const [name, value] of fieldPairs(this.#head.headers)) {
+        headers.append(name, value);
+      }
+      this.#headers = headers;
+    }
+    return this.#headers;
   }
 
   /** The real Request, built once on first use of anything else. */
