@@ -1,6 +1,9 @@
 // A raw TCP server for client tests: each connection runs a script that
 // reads requests and writes canned (and hostile) bytes. 127.0.0.1, port 0.
 
+import { HTTPException } from "../../client/errors.ts";
+import { NetError } from "../../net/errors.ts";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("latin1");
 
@@ -210,4 +213,23 @@ export function ok(body: string, extra = ""): string {
 /** Resolves after ms milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Fails the test instead of hanging: rejects when `ms` pass first. */
+export async function bounded<T>(promise: Promise<T>, ms = 1500): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`HANG: over ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A named client or socket error with a machine-readable code. */
+export function isNamed(e: unknown): boolean {
+  return (e instanceof HTTPException || e instanceof NetError) &&
+    typeof (e as { code?: unknown }).code === "string";
 }

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import {
   BadStatusLine,
-  HTTPException,
+  type HTTPException,
   IncompleteRead,
   LineTooLong,
   ReadTimeout,
@@ -14,30 +14,18 @@ import {
 import { HTTPConnection } from "../../client/http_connection.ts";
 import { Pool } from "../../client/pool.ts";
 import { request } from "../../client/request.ts";
-import { ConnectionResetError, NetError } from "../../net/errors.ts";
+import { ConnectionResetError } from "../../net/errors.ts";
 import net from "node:net";
-import { answerEach, cannedServer, ok, sleep } from "./_canned_server.ts";
+import {
+  answerEach,
+  bounded,
+  cannedServer,
+  isNamed,
+  ok,
+  sleep,
+} from "./_canned_server.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
-
-// Fails the test instead of hanging: every probe finishes well under 2 s.
-async function bounded<T>(promise: Promise<T>, ms = 1500): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`HANG: over ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, hang]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-// A named client or socket error with a machine-readable code.
-function isNamed(e: unknown): boolean {
-  return (e instanceof HTTPException || e instanceof NetError) &&
-    typeof (e as { code?: unknown }).code === "string";
-}
 
 // A server that answers each connection with `bytes`, then aborts it with
 // a TCP reset (RST, via node:net's resetAndDestroy: Deno.Conn.close() sends

@@ -20,10 +20,11 @@ import { HTTPSConnection } from "../../client/http_connection.ts";
 import { Pool } from "../../client/pool.ts";
 import { request } from "../../client/request.ts";
 import { EXIT_CODES, main } from "../../client/cli.ts";
-import { NetError } from "../../net/errors.ts";
 import {
   answerEach,
+  bounded,
   cannedServer,
+  isNamed,
   ok,
   type SeenRequest,
   type ServerConn,
@@ -32,25 +33,6 @@ import {
 import { testCertificate } from "../server/_tls.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
-
-// Fails the test instead of hanging.
-async function bounded<T>(promise: Promise<T>, ms = 1500): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`HANG: over ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, hang]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-// A named client or socket error with a machine-readable code.
-function isNamed(e: unknown): boolean {
-  return (e instanceof HTTPException || e instanceof NetError) &&
-    typeof (e as { code?: unknown }).code === "string";
-}
 
 // A server answering each request with route(request) until the client
 // closes.
