@@ -43,3 +43,53 @@ export async function withServer<T>(
     await server[Symbol.asyncDispose]();
   }
 }
+
+/**
+ * Runs a Python script (written to a temporary file) that prints
+ * `Listening on http://host:PORT/` once it serves, calls `body` with that
+ * port, then kills it. Fails the test if it does not start in time.
+ */
+export async function withPythonScript<T>(
+  python: string,
+  source: string,
+  args: string[],
+  body: (port: number) => Promise<T>,
+  startTimeoutMs = 10_000,
+): Promise<T> {
+  const dir = await Deno.makeTempDir();
+  const script = `${dir}/server.py`;
+  await Deno.writeTextFile(script, source);
+  const child = new Deno.Command(python, {
+    args: ["-u", script, ...args],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    let seen = "";
+    let match: RegExpMatchArray | null = null;
+    const deadline = Date.now() + startTimeoutMs;
+    while (
+      (match = seen.match(/Listening on http:\/\/[^:]+:(\d+)\//)) === null
+    ) {
+      if (Date.now() >= deadline) {
+        throw new Error(`python3 did not start in ${startTimeoutMs} ms`);
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`python3 exited early: ${seen}`);
+      seen += value;
+    }
+    return await body(Number(match[1]));
+  } finally {
+    child.kill("SIGKILL");
+    await reader.cancel().catch(() => {});
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The wire text with the Server and Date values masked, for comparing. */
+export function maskServerAndDate(text: string): string {
+  return text.replace(/\r\nServer: [^\r\n]*/g, "\r\nServer: <masked>")
+    .replace(/\r\nDate: [^\r\n]*/g, "\r\nDate: <masked>");
+}

@@ -16,7 +16,11 @@ import {
   BaseHTTPRequestHandler,
   type WFile,
 } from "../../server/request_handler.ts";
-import { withServer } from "./_python_face.ts";
+import {
+  maskServerAndDate,
+  withPythonScript,
+  withServer,
+} from "./_python_face.ts";
 import { delay, RawClient } from "./_raw.ts";
 
 const PYTHON = "python3";
@@ -120,43 +124,11 @@ function handlerFor(protocol: string) {
   };
 }
 
-function mask(text: string): string {
-  return text.replace(/\r\nServer: [^\r\n]*/g, "\r\nServer: <masked>")
-    .replace(/\r\nDate: [^\r\n]*/g, "\r\nDate: <masked>");
-}
-
-async function withPython<T>(
+function withPython<T>(
   protocol: string,
   body: (port: number) => Promise<T>,
 ): Promise<T> {
-  const dir = await Deno.makeTempDir();
-  const script = `${dir}/server.py`;
-  await Deno.writeTextFile(script, PYTHON_SERVER);
-  const child = new Deno.Command(PYTHON, {
-    args: ["-u", script, protocol],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  try {
-    let seen = "";
-    let match: RegExpMatchArray | null = null;
-    const deadline = Date.now() + 5000;
-    while (
-      (match = seen.match(/Listening on http:\/\/[^:]+:(\d+)\//)) === null
-    ) {
-      assert.ok(Date.now() < deadline, "python3 did not start");
-      const { value, done } = await reader.read();
-      assert.ok(!done, `python3 exited early: ${seen}`);
-      seen += value;
-    }
-    return await body(Number(match[1]));
-  } finally {
-    child.kill("SIGKILL");
-    await reader.cancel().catch(() => {});
-    await child.status;
-    await Deno.remove(dir, { recursive: true });
-  }
+  return withPythonScript(PYTHON, PYTHON_SERVER, [protocol], body, 5000);
 }
 
 /**
@@ -187,7 +159,11 @@ async function compare(
   await withServer(handlerFor(protocol), async ({ port }) => {
     const actual = await Promise.all(requests.map((r) => exchange(port, r)));
     for (const [i, request] of requests.entries()) {
-      assert.equal(mask(actual[i]!), mask(expected[i]!), request);
+      assert.equal(
+        maskServerAndDate(actual[i]!),
+        maskServerAndDate(expected[i]!),
+        request,
+      );
     }
   }, { Server: ThreadingHTTPServer });
 }

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { HTTPServer } from "../../server/http_server.ts";
 import { BaseHTTPRequestHandler } from "../../server/request_handler.ts";
 import { spawnExample } from "../examples/_spawn.ts";
+import { maskServerAndDate, withPythonScript } from "./_python_face.ts";
 import { RawClient } from "./_raw.ts";
 
 const PYTHON = "python3";
@@ -117,43 +118,12 @@ class KeepAliveHandler extends BaseHTTPRequestHandler {
 const HANDLERS = { errors: ErrorHandler, keepalive: KeepAliveHandler };
 
 /** Masks the values that must differ: Server (Python/Deno) and Date. */
-function mask(text: string): string {
-  return text.replace(/\r\nServer: [^\r\n]*/g, "\r\nServer: <masked>")
-    .replace(/\r\nDate: [^\r\n]*/g, "\r\nDate: <masked>");
-}
 
-async function withPython<T>(
+function withPython<T>(
   kind: string,
   body: (port: number) => Promise<T>,
 ): Promise<T> {
-  const dir = await Deno.makeTempDir();
-  const script = `${dir}/servers.py`;
-  await Deno.writeTextFile(script, PYTHON_SERVERS);
-  const child = new Deno.Command(PYTHON, {
-    args: ["-u", script, kind],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  try {
-    let seen = "";
-    let match: RegExpMatchArray | null = null;
-    const deadline = Date.now() + 10_000;
-    while (
-      (match = seen.match(/Listening on http:\/\/[^:]+:(\d+)\//)) === null
-    ) {
-      assert.ok(Date.now() < deadline, "python3 did not start in 10 s");
-      const { value, done } = await reader.read();
-      assert.ok(!done, `python3 exited early: ${seen}`);
-      seen += value;
-    }
-    return await body(Number(match[1]));
-  } finally {
-    child.kill("SIGKILL");
-    await reader.cancel().catch(() => {});
-    await child.status;
-    await Deno.remove(dir, { recursive: true });
-  }
+  return withPythonScript(PYTHON, PYTHON_SERVERS, [kind], body);
 }
 
 async function withH1<T>(
@@ -205,8 +175,8 @@ Deno.test({
     for (const [i, request] of SEED_REQUESTS.entries()) {
       const actual = await exchange(example.port, request);
       assert.equal(
-        mask(actual),
-        mask(expected[i]!),
+        maskServerAndDate(actual),
+        maskServerAndDate(expected[i]!),
         `request ${i}: ${request}`,
       );
     }
@@ -243,7 +213,11 @@ Deno.test({
     await withH1("errors", async (port) => {
       for (const [i, request] of ERROR_REQUESTS.entries()) {
         const actual = await exchange(port, request);
-        assert.equal(mask(actual), mask(expected[i]!), request);
+        assert.equal(
+          maskServerAndDate(actual),
+          maskServerAndDate(expected[i]!),
+          request,
+        );
       }
     });
     assert.match(expected[0]!, /^HTTP\/1\.0 404 Not Found\r\n/);
@@ -268,7 +242,7 @@ Deno.test({
       "keepalive",
       (port) => exchange(port, KEEPALIVE_REQUESTS),
     );
-    assert.equal(mask(actual), mask(expected));
+    assert.equal(maskServerAndDate(actual), maskServerAndDate(expected));
     assert.equal(expected.split("HTTP/1.1 20").length - 1, 3);
   },
 });
@@ -291,7 +265,7 @@ Deno.test({
   async fn() {
     const expected = await withPython("keepalive", continueExchange);
     const actual = await withH1("keepalive", continueExchange);
-    assert.equal(mask(actual), mask(expected));
+    assert.equal(maskServerAndDate(actual), maskServerAndDate(expected));
     assert.match(expected, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 201 /);
   },
 });
