@@ -6,7 +6,11 @@
  * with the same errors. Internal to client/.
  */
 
-import { assertValidField, serializeRequestHead } from "../http1/serializer.ts";
+import {
+  assertValidField,
+  serializeRequestHead,
+  trimFieldValue,
+} from "../http1/serializer.ts";
 import type { FieldInput } from "../http1/serializer.ts";
 
 // RFC 9110 §5.6.2 token, and RFC 9112 §3.2 request-target bytes (visible
@@ -37,7 +41,7 @@ export function requestHeadText(
   }
   let head = method + " " + target + " HTTP/1.1\r\n";
   for (const [name, raw] of fields) {
-    const value = raw.trim();
+    const value = trimFieldValue(raw);
     assertValidField(name, value);
     head += name + ": " + value + "\r\n";
   }

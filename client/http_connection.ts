@@ -15,7 +15,11 @@
  * @module
  */
 
-import { assertValidField, serializeRequestHead } from "../http1/serializer.ts";
+import {
+  assertValidField,
+  serializeRequestHead,
+  trimFieldValue,
+} from "../http1/serializer.ts";
 import { encodeLatin1, requestHeadText } from "./_head.ts";
 import type { Limits } from "../http1/limits.ts";
 import type { ResponseHead } from "../http1/events.ts";
@@ -446,7 +450,7 @@ export class HTTPConnection {
   putheader(header: string, ...values: (string | number)[]): void {
     if (this.#state !== "Request-started") throw new CannotSendHeader();
     const value = values.map(String).join(", ");
-    assertValidField(header, value.trim());
+    assertValidField(header, trimFieldValue(value));
     this.#fields.push([header, value]);
   }
 

@@ -5,7 +5,7 @@
  */
 
 import { encodeLatin1, type FieldInput } from "./serializer.ts";
-import { assertValidField } from "./serializer.ts";
+import { assertValidField, trimFieldValue } from "./serializer.ts";
 
 const CRLF = new Uint8Array([0x0d, 0x0a]);
 const LAST_CHUNK = new Uint8Array([0x30, 0x0d, 0x0a, 0x0d, 0x0a]);
@@ -84,7 +84,7 @@ export function encodeLastChunk(trailers?: FieldInput): Uint8Array {
   if (trailers === undefined) return LAST_CHUNK;
   let text = "0\r\n";
   for (const [name, raw] of trailers) {
-    const value = raw.trim();
+    const value = trimFieldValue(raw);
     assertValidField(name, value);
     text += name + ": " + value + "\r\n";
   }

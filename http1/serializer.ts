@@ -4,7 +4,7 @@
  * @module
  */
 
-import { FIELD_VALUE_CHAR, TARGET_CHAR, TCHAR } from "./_chars.ts";
+import { FIELD_VALUE_CHAR, TARGET_CHAR, TCHAR, trimOws } from "./_chars.ts";
 import type { HttpVersion } from "./events.ts";
 import { reasonPhrase } from "./status.ts";
 
@@ -77,10 +77,32 @@ function checkField(name: string, value: string): void {
   }
 }
 
+/**
+ * Trims a field value for sending: only SP and HTAB (RFC 9110 §5.5 OWS).
+ * `String.prototype.trim()` would also drop CR, LF, VT and U+00A0, sending
+ * a quietly different value where {@linkcode assertValidField} should
+ * refuse it.
+ *
+ * @param value The value as given.
+ * @returns It without leading and trailing SP and HTAB.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { trimFieldValue } from "./mod.ts";
+ *
+ * assert.equal(trimFieldValue(" \ta b\t "), "a b");
+ * assert.equal(trimFieldValue("a\r\n"), "a\r\n");
+ * ```
+ */
+export function trimFieldValue(value: string): string {
+  return trimOws(value);
+}
+
 // Appends "name: value\r\n" for each field, validated, trimming the value.
 function appendFields(head: string, headers: FieldInput): string {
   for (const [name, raw] of headers) {
-    const value = raw.trim();
+    const value = trimFieldValue(raw);
     assertValidField(name, value);
     head += name + ": " + value + "\r\n";
   }
@@ -145,15 +167,17 @@ export function serializeRequestHead(
   let targetOk = target.length > 0;
   for (let i = 0; i < target.length && targetOk; i++) {
     const c = target.charCodeAt(i);
-    targetOk = c < 0x80 && TARGET_CHAR[c] === 1;
+    // A fragment ("#") is never sent (RFC 9112 §3.2, RFC 3986 §3.5).
+    targetOk = c < 0x80 && TARGET_CHAR[c] === 1 && c !== 0x23;
   }
   if (!targetOk) {
     throw new TypeError(
       `Cannot send request-target "${
         target.slice(0, 64)
-      }": empty, or has spaces, controls or non-ASCII characters (percent-encode them)`,
+      }": empty, or has spaces, controls, "#" or non-ASCII characters (percent-encode them)`,
     );
   }
+  checkVersion(version);
   return encodeLatin1(
     appendFields(method + " " + target + " " + version + "\r\n", headers) +
       "\r\n",
@@ -233,6 +257,18 @@ export function statusLine(
       );
     }
   }
-  return (options.version ?? "HTTP/1.1") + " " + status + " " + reason +
-    "\r\n";
+  const version = options.version ?? "HTTP/1.1";
+  checkVersion(version);
+  return version + " " + status + " " + reason + "\r\n";
+}
+
+// The type says HTTP/1.0 or HTTP/1.1; plain JavaScript callers get checked.
+function checkVersion(version: string): void {
+  if (version !== "HTTP/1.1" && version !== "HTTP/1.0") {
+    throw new TypeError(
+      `Cannot send version ${
+        JSON.stringify(version.slice(0, 64))
+      }: only HTTP/1.0 and HTTP/1.1`,
+    );
+  }
 }

@@ -313,11 +313,17 @@ export function webDispatch(
     info: HandlerInfo,
     started: number,
     response: Response,
+    fromOnError = false,
   ): Promise<void> | undefined => {
     let written: number | Promise<number>;
     try {
       written = writeWebResponse(response, head, exchange);
     } catch (error) {
+      if (exchange.bytesWritten === 0 && !fromOnError) {
+        // Refused before a byte went out (a header value with a control
+        // character): the handler's error, answered through onError.
+        return respondLater(exchange, head, info, started, error, true);
+      }
       finish(exchange, head, info, started, response, 0, true, error);
       return undefined;
     }
@@ -359,6 +365,8 @@ export function webDispatch(
     thrown: boolean,
   ): Promise<void> => {
     let response: Response;
+    // onError's answer is written as it is: if it fails too, nothing loops.
+    let viaOnError = false;
     try {
       if (thrown) throw returned;
       response = await returned as Response;
@@ -380,14 +388,16 @@ export function webDispatch(
         return;
       }
       response = await onErrorResponse(onError, error);
+      viaOnError = true;
     }
     if (response.bodyUsed) {
       response = await onErrorResponse(
         onError,
         new TypeError("Handler returned a Response whose body was used"),
       );
+      viaOnError = true;
     }
-    await respond(exchange, head, info, started, response);
+    await respond(exchange, head, info, started, response, viaOnError);
   };
 
   return (head, exchange) => {
