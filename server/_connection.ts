@@ -391,9 +391,6 @@ export class Connection {
       while (!this.#closed) {
         // Only a boolean lives in this frame across the idle read: the last
         // head and exchange are unreachable while the connection waits.
-        // Both steps answer synchronously when they can (a pipelined head
-        // already buffered, a handler that answered at once): every await
-        // costs a promise and a microtask turn per request.
         // Per-response backpressure: with a full output buffer (or a write
         // still going), wait for the socket before the next pipelined
         // request runs, so a client that stops reading is not answered
@@ -401,6 +398,9 @@ export class Connection {
         if (this.#pendingBytes >= FLUSH_AT_BYTES || this.#flushing !== null) {
           await this.flush();
         }
+        // Both steps answer synchronously when they can (a pipelined head
+        // already buffered, a handler that answered at once): every await
+        // costs a promise and a microtask turn per request.
         const read = this.#readHead();
         if (read !== true && (read === false || !await read)) break;
         let next = this.#exchangeOnce();
