@@ -18,7 +18,7 @@
  *   head         EOF at a message boundary   closed
  */
 
-import { CR, HEX_VALUE, HTAB, LF, quoteInput, SP } from "./_chars.ts";
+import { CR, HEX_VALUE, HTAB, LF, quoteInput, SP, TCHAR } from "./_chars.ts";
 import {
   findLf,
   findLineEnd,
@@ -572,29 +572,18 @@ export abstract class MessageParser<Head> {
         "BAD_CHUNK",
       );
     }
-    // RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] )
-    // We ignore extensions but allow only their characters (no controls).
-    while (i < lineEnd && (buf[i] === SP || buf[i] === HTAB)) i++;
-    if (i < lineEnd) {
-      if (buf[i] !== 0x3b) {
-        throw new ProtocolError(
-          `Cannot parse chunk size ${
-            quoteInput(buf, start, lineEnd)
-          }: unexpected character`,
-          "BAD_CHUNK",
-        );
-      }
-      for (; i < lineEnd; i++) {
-        const b = buf[i]!;
-        if ((b < 0x20 && b !== HTAB) || b === 0x7f) {
-          throw new ProtocolError(
-            `Cannot parse chunk extension ${
-              quoteInput(buf, start, lineEnd)
-            }: control character`,
-            b === CR ? "BARE_CR" : "BAD_CHUNK",
-          );
-        }
-      }
+    // RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name
+    // [ BWS "=" BWS chunk-ext-val ] ), name a token, value a token or a
+    // quoted-string. Extensions are ignored, but only well-formed ones are
+    // accepted (llhttp refuses the rest too; "5 " is not a chunk size).
+    const bad = chunkExtensionError(buf, i, lineEnd);
+    if (bad !== null) {
+      throw new ProtocolError(
+        `Cannot parse chunk size line ${
+          quoteInput(buf, start, lineEnd)
+        }: ${bad}`,
+        buf.subarray(i, lineEnd).includes(CR) ? "BARE_CR" : "BAD_CHUNK",
+      );
     }
     this.#start = next;
     if (size === 0) {
@@ -690,4 +679,55 @@ export abstract class MessageParser<Head> {
     if (this.#eof) return this.#endMessage();
     return this.#needData();
   }
+}
+
+// Why the chunk extensions in buf[from..end) break RFC 9112 §7.1.1, or null.
+function chunkExtensionError(
+  buf: Uint8Array,
+  from: number,
+  end: number,
+): string | null {
+  let i = from;
+  const skipBws = () => {
+    while (i < end && (buf[i] === SP || buf[i] === HTAB)) i++;
+  };
+  while (i < end) {
+    skipBws();
+    if (i === end) return "whitespace without an extension after it";
+    if (buf[i] !== 0x3b /* ";" */) return "unexpected character";
+    i++;
+    skipBws();
+    const name = i;
+    while (i < end && TCHAR[buf[i]!] === 1) i++;
+    if (i === name) return "extension without a name";
+    const afterName = i;
+    skipBws();
+    if (i < end && buf[i] === 0x3d /* "=" */) {
+      i++;
+      skipBws();
+      if (i < end && buf[i] === 0x22 /* DQUOTE */) {
+        i++;
+        for (;;) {
+          if (i >= end) return "unterminated quoted-string";
+          const b = buf[i]!;
+          if (b === 0x22) break;
+          if (b === 0x5c /* "\\" */) i++;
+          else if ((b < 0x20 && b !== HTAB) || b === 0x7f) {
+            return "control character in a quoted-string";
+          }
+          i++;
+        }
+        i++;
+      } else {
+        const value = i;
+        while (i < end && TCHAR[buf[i]!] === 1) i++;
+        if (i === value) {
+          return "extension value that is neither a token nor a quoted-string";
+        }
+      }
+    } else {
+      i = afterName;
+    }
+  }
+  return null;
 }

@@ -154,6 +154,15 @@ export class RequestParser extends MessageParser<RequestHead> {
 
     this.#lastHost = checkHost(headers, version, this.#lastHost);
     const framing = requestFraming(headers, version);
+    // RFC 9110 §9.3.6: "A CONNECT request message does not have content."
+    // Framing one by Content-Length or chunked would end the message where
+    // another parser (llhttp, a proxy) starts the tunnel: a smuggling gap.
+    if (method === "CONNECT" && framing.kind !== "none") {
+      throw new ProtocolError(
+        "Cannot accept a CONNECT request with content (RFC 9110 §9.3.6)",
+        "CONNECT_WITH_CONTENT",
+      );
+    }
 
     let keepAlive = version === "HTTP/1.1";
     let upgrade: string | null = null;

@@ -536,6 +536,37 @@ const HOSTILE_REQUESTS: HostileRequest[] = [
     code: "BAD_HOST",
     status: 400,
   })),
+  // RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ),
+  // name a token, value a token or a complete quoted-string.
+  ...[
+    ["chunk_size_trailing_space", "5 "],
+    ["chunk_ext_empty_name", "5;"],
+    ["chunk_ext_unterminated_quote", '5;a="b'],
+    ["chunk_ext_obs_text_name", "5;\xff"],
+    ["chunk_ext_trailing_space", "5;a "],
+  ].map(([name, line]) => ({
+    name: name!,
+    raw: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      `${line}\r\nhello\r\n0\r\n\r\n`,
+    code: "BAD_CHUNK",
+    status: 400,
+  })),
+  // RFC 9110 §9.3.6: a CONNECT request has no content; framing one would
+  // end the message where another parser starts the tunnel.
+  {
+    name: "connect_with_content_length",
+    raw:
+      "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example\r\nContent-Length: 5\r\n\r\nhello",
+    code: "CONNECT_WITH_CONTENT",
+    status: 400,
+  },
+  {
+    name: "connect_with_chunked",
+    raw:
+      "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    code: "CONNECT_WITH_CONTENT",
+    status: 400,
+  },
   {
     name: "bad_host_userinfo_path",
     raw: "GET / HTTP/1.1\r\nHost: user@evil.com/x\r\n\r\n",
