@@ -331,7 +331,15 @@ export function webDispatch(
       finish(exchange, head, info, started, response, written, false, null);
       return undefined;
     }
-    return finishWriting(exchange, head, info, started, response, written);
+    return finishWriting(
+      exchange,
+      head,
+      info,
+      started,
+      response,
+      written,
+      fromOnError,
+    );
   };
 
   const finishWriting = async (
@@ -341,6 +349,7 @@ export function webDispatch(
     started: number,
     response: Response,
     written: number | Promise<number>,
+    fromOnError: boolean,
   ): Promise<void> => {
     let bodyBytes = 0;
     try {
@@ -348,6 +357,10 @@ export function webDispatch(
       // `completed` means sent: push out what pipelining would still hold.
       if (info.observed) await exchange.flush();
     } catch (error) {
+      if (exchange.bytesWritten === 0 && !fromOnError) {
+        // As in respond(): refused before a byte went out.
+        return await respondLater(exchange, head, info, started, error, true);
+      }
       finish(exchange, head, info, started, response, bodyBytes, true, error);
       return;
     }

@@ -282,6 +282,18 @@ Deno.test({
   },
 });
 
+Deno.test("serve: control characters in a streamed Response's headers never reach the wire either", async () => {
+  // The streamed path builds its head asynchronously; the refusal must still
+  // come before a byte goes out and end in onError's 500.
+  const text = await serveBytes(() =>
+    new Response(ReadableStream.from([new TextEncoder().encode("x")]), {
+      headers: { "x-a": "a\x01b" },
+    })
+  );
+  assert.ok(!text.includes("a\x01b"), JSON.stringify(text));
+  assert.match(text, /^HTTP\/1\.1 500 /);
+});
+
 // ------------------------------------------------ BaseHTTPRequestHandler
 
 async function handlerProbe(
