@@ -2,6 +2,7 @@
 
 import { encodeChunkHeader } from "../http1/chunked.ts";
 import type { RequestHead } from "../http1/events.ts";
+import { assertValidField } from "../http1/serializer.ts";
 import { reasonPhrase } from "../http1/status.ts";
 import { ConnectionClosedError, type Exchange } from "./_connection.ts";
 import { httpDateNow } from "./_http_date.ts";
@@ -115,7 +116,10 @@ function startHead(
   // Headers has validated names and values (no CR, LF or NUL) already.
   for (const [rawName, value] of fields) {
     const name = lowerCase ? rawName.toLowerCase() : rawName;
-    checkValue(name, value);
+    // Headers refuses CR, LF and NUL in values but lets other controls
+    // (\x01, VT, DEL) through; the core's check refuses them (RFC 9110 §5.5)
+    // and remembers values it passed, so repeated ones cost a lookup.
+    assertValidField(name, value);
     switch (name) {
       case "content-length":
         declaredLength = validLength(value);
@@ -139,21 +143,6 @@ function startHead(
 // Content-Length or Transfer-Encoding.
 function isTunnel(head: RequestHead, status: number): boolean {
   return head.method === "CONNECT" && status >= 200 && status < 300;
-}
-
-// Headers refuses CR, LF and NUL in values but lets other controls (\x01,
-// VT, DEL) through; RFC 9110 §5.5 allows only HTAB, SP, VCHAR and obs-text.
-function checkValue(name: string, value: string): void {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if ((c < 0x20 && c !== 0x09) || c === 0x7f) {
-      throw new TypeError(
-        `Cannot send header "${name}": its value has a control character (0x${
-          c.toString(16).padStart(2, "0")
-        })`,
-      );
-    }
-  }
 }
 
 // Connection and Keep-Alive, and the empty line that ends the head.
