@@ -17,6 +17,7 @@
 import { encodeLatin1, requestHeadText } from "./_head.ts";
 import type { Limits } from "../http1/limits.ts";
 import { ConnectionResetError } from "../net/errors.ts";
+import { contentLengthValue } from "../http1/framing.ts";
 import { dialTcp, handshakeWithin, Transport } from "./_transport.ts";
 import {
   IDEMPOTENT_METHODS,
@@ -781,12 +782,12 @@ function buildHead(
     );
   }
   if (length) {
-    if (!/^[0-9]{1,15}$/.test(declared)) {
+    const want = contentLengthValue(declared);
+    if (want === null) {
       throw new TypeError(
         `Cannot send Content-Length ${JSON.stringify(declared)}: not a length`,
       );
     }
-    const want = Number(declared);
     const have = body.length ?? (body.stream === null ? 0 : null);
     if (have !== null && have !== want) {
       throw new TypeError(

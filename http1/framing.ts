@@ -43,6 +43,36 @@ export const CLOSE_DELIMITED: BodyFraming = Object.freeze({ kind: "close" });
 const MAX_CONTENT_LENGTH_DIGITS = 16;
 
 /**
+ * One Content-Length value as a number: 1*DIGIT (RFC 9110 §8.6), at most
+ * 16 digits and a safe integer; null for anything else (a sign, spaces, a
+ * list, "abc"). The rule {@linkcode parseContentLength} applies to each
+ * element, for code that sends a length it was given.
+ *
+ * @param text The value, without surrounding whitespace.
+ * @returns The length, or null when `text` is not one.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contentLengthValue } from "./mod.ts";
+ *
+ * assert.equal(contentLengthValue("42"), 42);
+ * assert.equal(contentLengthValue("+42"), null);
+ * assert.equal(contentLengthValue("4, 4"), null);
+ * ```
+ */
+export function contentLengthValue(text: string): number | null {
+  if (
+    text.length === 0 || text.length > MAX_CONTENT_LENGTH_DIGITS ||
+    !/^[0-9]+$/.test(text)
+  ) {
+    return null;
+  }
+  const value = Number(text);
+  return Number.isSafeInteger(value) ? value : null;
+}
+
+/**
  * Reads the Content-Length of a message, RFC 9110 §8.6 and RFC 9112 §6.3:
  * digits only, overflow-safe; identical repeated values (as separate fields or
  * a comma list) fold into one; differing values are rejected.
@@ -68,21 +98,12 @@ export function parseContentLength(headers: FieldList): number | null {
       // RFC 9110 §5.6.1: only SP and HTAB surround list elements; trim() would
       // also drop U+00A0 and accept "\xa05" as 5 (a smuggling gap).
       const text = trimOws(part);
-      if (
-        text.length === 0 || text.length > MAX_CONTENT_LENGTH_DIGITS ||
-        !/^[0-9]+$/.test(text)
-      ) {
+      const value = contentLengthValue(text);
+      if (value === null) {
         throw new ProtocolError(
-          `Cannot parse Content-Length "${
-            text.slice(0, 64)
-          }": not a decimal number`,
-          "BAD_CONTENT_LENGTH",
-        );
-      }
-      const value = Number(text);
-      if (!Number.isSafeInteger(value)) {
-        throw new ProtocolError(
-          `Cannot parse Content-Length "${text}": too large`,
+          `Cannot parse Content-Length "${text.slice(0, 64)}": ${
+            /^[0-9]+$/.test(text) ? "too large" : "not a decimal number"
+          }`,
           "BAD_CONTENT_LENGTH",
         );
       }

@@ -1,6 +1,7 @@
 // Writes a Web Response through an Exchange: framing, keep-alive, Date.
 
 import { encodeChunkHeader } from "../http1/chunked.ts";
+import { contentLengthValue } from "../http1/framing.ts";
 import type { RequestHead } from "../http1/events.ts";
 import { assertValidField } from "../http1/serializer.ts";
 import { reasonPhrase } from "../http1/status.ts";
@@ -85,19 +86,6 @@ interface HeadStart {
   keepAlive: boolean;
 }
 
-// A Content-Length value h1 will repeat: 1*DIGIT and a safe integer. Others
-// (signs, lists, "abc") are dropped and the body framed as if none was given,
-// as Deno.serve does; repeating them would leave the client unable to frame
-// the message (RFC 9112 §6.3).
-function validLength(value: string): number | null {
-  if (value.length === 0 || value.length > 15) return null;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return null;
-  }
-  return Number(value);
-}
-
 function startHead(
   response: Response,
   status: number,
@@ -122,7 +110,10 @@ function startHead(
     assertValidField(name, value);
     switch (name) {
       case "content-length":
-        declaredLength = validLength(value);
+        // A value that is not one length (a sign, a list, "abc") is dropped
+        // and the body framed as if none was given, as Deno.serve does:
+        // repeating it would leave the client unable to frame the message.
+        declaredLength = contentLengthValue(value);
         continue;
       case "transfer-encoding":
       case "keep-alive":
