@@ -632,14 +632,17 @@ export class Connection {
           return false;
         }
         if (!this.#accept(buffer, n)) return false;
-        if (parser.bufferedBytes > 0 && !waitingSince) {
-          waitingSince = true;
-          this.#idle = false;
-          this.#setDeadline("head", this.limits.headersTimeoutMs);
-        }
       }
       const got = this.#headFromBuffer();
       if (got !== null) return got;
+      // Part of a head came: it must be complete within the headers
+      // timeout. (A head that came whole needs no deadline, nor a clock
+      // read, before it is handled.)
+      if (parser.bufferedBytes > 0 && !waitingSince) {
+        waitingSince = true;
+        this.#idle = false;
+        this.#setDeadline("head", this.limits.headersTimeoutMs);
+      }
     }
   }
 
