@@ -144,6 +144,8 @@ export class Transport {
   #out: Uint8Array | null = null;
   #outBusy = false;
   #pendingRead: Promise<number | null> | null = null;
+  // Set while an idle read (watchIdle) waits with nobody's request on it.
+  #idleWatch: (() => void) | null = null;
   #pushback: ResponseEvent | null = null;
   #tap: Uint8Array[] | null;
   #tapBase = 0;
@@ -411,6 +413,46 @@ export class Transport {
         ? `Remote end ${this.peer} closed the connection after the previous response`
         : `Cannot read from ${this.peer}: the connection is closed`,
     );
+  }
+
+  /**
+   * Starts reading while the connection sits idle between requests, so a
+   * server that closes it (or sends anything unasked, such as a 408 before
+   * closing) is noticed before a request is written to it: the socket is
+   * closed and `onGone` called. The read does not keep the process alive.
+   * A request that takes the connection calls {@linkcode Transport.claim},
+   * and the read then serves its response. Go's Transport and undici keep
+   * reading idle connections the same way.
+   *
+   * @param onGone Called once if the connection ends while idle.
+   */
+  watchIdle(onGone: () => void): void {
+    if (
+      this.closed || this.#pendingRead !== null ||
+      this.parser.bufferedBytes > 0 || this.onBeforeRead !== null
+    ) return;
+    const read = this.conn.read(this.#buf);
+    this.#pendingRead = read;
+    this.#idleWatch = onGone;
+    this.conn.unref();
+    const settled = () => {
+      if (this.#idleWatch !== onGone || this.#pendingRead !== read) return;
+      // Anything at all while idle: the server closed, reset, or spoke
+      // unasked. The connection cannot carry another exchange.
+      this.#idleWatch = null;
+      this.#pendingRead = null;
+      this.closedAfterMessage = true;
+      this.close();
+      onGone();
+    };
+    read.then(settled, settled);
+  }
+
+  /** A request takes the connection: an idle read now reads its response. */
+  claim(): void {
+    if (this.#idleWatch === null) return;
+    this.#idleWatch = null;
+    this.conn.ref();
   }
 
   /** Whether a read is under way. */

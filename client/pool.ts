@@ -363,6 +363,7 @@ export class Pool {
 
   // Claims a connection (synchronously, so no other request takes it).
   #claim(conn: PoolConn, pipelinable: boolean): PoolConn {
+    conn.transport.claim();
     conn.inFlight++;
     if (!pipelinable) conn.pipelinable = false;
     return conn;
@@ -627,6 +628,7 @@ export class Pool {
         if (conn.idleTimer === undefined) {
           this.#armIdle(origin, conn, this.#idleTimeoutMs);
         }
+        transport.watchIdle(() => this.#remove(origin, conn));
       }
       this.#wake(origin);
     };

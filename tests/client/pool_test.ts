@@ -60,20 +60,59 @@ Deno.test("Pool closes idle connections after idleTimeoutMs", async () => {
   assert.equal(server.connections, 2);
 });
 
-Deno.test("Pool retries a GET once on a stale connection, never a POST", async () => {
+Deno.test("Pool notices an idle connection the server closed: a POST goes on a new one", async () => {
   await using server = cannedServer(async (c) => {
     if (await c.readRequest() === null) return;
     await c.write(ok("once"));
-    c.close(); // idle close the client does not notice
+    c.close(); // closed while the client holds it idle
   });
   using pool = new Pool();
   const origin = `http://127.0.0.1:${server.port}`;
   await (await pool.request(origin)).read();
-  await sleep(30);
+  await sleep(50);
+  // The idle read saw the close: the connection left the pool.
+  assert.equal(pool.stats.connections, 0);
+  const response = await pool.request(origin, { method: "POST", body: "x" });
+  assert.equal(text(await response.read()), "once");
+  assert.equal(server.connections, 2);
+});
+
+Deno.test("Pool notices unasked bytes on an idle connection and drops it", async () => {
+  await using server = cannedServer(async (c) => {
+    if (await c.readRequest() === null) return;
+    await c.write(ok("first"));
+    await sleep(20);
+    // A 408 nobody asked for (servers send one before closing idle sockets).
+    await c.write("HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n");
+    await c.readRequest();
+  });
+  using pool = new Pool();
+  const origin = `http://127.0.0.1:${server.port}`;
+  assert.equal(text(await (await pool.request(origin)).read()), "first");
+  await sleep(60);
+  assert.equal(pool.stats.connections, 0);
+  // The next request never sees the stray 408 as its answer.
+  const response = await pool.request(origin, { path: "/next" });
+  assert.equal(response.status, 200);
+  assert.equal(text(await response.read()), "first");
+  assert.equal(server.connections, 2);
+});
+
+Deno.test("Pool retries a GET once when a reused connection dies unanswered, never a POST", async () => {
+  await using server = cannedServer(async (c) => {
+    if (await c.readRequest() === null) return;
+    await c.write(ok("once"));
+    // The next request on this connection is read, then the socket closes
+    // without an answer: the server went away between requests.
+    await c.readRequest();
+    c.close();
+  });
+  using pool = new Pool();
+  const origin = `http://127.0.0.1:${server.port}`;
+  await (await pool.request(origin)).read();
   const response = await pool.request(origin, { path: "/again" });
   assert.equal(text(await response.read()), "once");
   assert.equal(server.connections, 2);
-  await sleep(30);
   await assert.rejects(
     pool.request(origin, { method: "POST", body: "x" }),
     (e) =>
