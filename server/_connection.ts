@@ -29,6 +29,11 @@ import type { ServerLimits } from "./options.ts";
 const HEAD_BUFFER_BYTES = 1024;
 const BURST_BUFFER_BYTES = 16 * 1024;
 const BODY_BUFFER_BYTES = 64 * 1024;
+// Body pieces smaller than this are copied out of the body buffer, which is
+// then read into again; larger ones are handed on as views of it. A trickled
+// body thus never pins a whole buffer per byte, and what a piece keeps alive
+// is at most 4× its size.
+const BODY_COPY_BELOW_BYTES = 16 * 1024;
 const FLUSH_AT_BYTES = 64 * 1024;
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 const OUT_BUFFER_BYTES = 16 * 1024;
@@ -232,6 +237,11 @@ export class Connection {
   #head: RequestHead | null = null;
   #bodyDone = true;
   #bodyBytes = 0;
+  // The buffer body reads go into while no view of it was handed out.
+  #bodyBuffer: Uint8Array | null = null;
+  // The body read under way: a second reader (the engine draining a body a
+  // handler stopped reading mid-read) waits on it instead of reading too.
+  #bodyFill: Promise<boolean> | null = null;
   #continueSent = false;
   #continueOwnedByFace = false;
   #responseStarted = false;
@@ -731,11 +741,16 @@ export class Connection {
             );
             throw this.#bodyError;
           }
-          // Views into the reused head buffer must be copied; fresh body
-          // buffers are handed on as they are.
-          return event.data.buffer === this.#headBuffer.buffer
-            ? event.data.slice()
-            : event.data;
+          // Views into the reused head buffer must be copied, and so are
+          // small pieces of the body buffer (it is then reused); a large
+          // piece is handed on as it is, and its buffer never read into again.
+          const data = event.data;
+          if (
+            data.buffer === this.#headBuffer.buffer ||
+            data.length < BODY_COPY_BELOW_BYTES
+          ) return data.slice();
+          if (data.buffer === this.#bodyBuffer?.buffer) this.#bodyBuffer = null;
+          return data;
         }
         case "end":
           this.#bodyDone = true;
@@ -749,7 +764,15 @@ export class Connection {
           // Responses queued for earlier pipelined requests (or this one's
           // streamed head) go out before we block on the client.
           if (this.#pendingBytes > 0) await this.flush();
-          if (!await this.#fill(new Uint8Array(BODY_BUFFER_BYTES))) {
+          let filling = this.#bodyFill;
+          if (filling === null) {
+            filling = this.#bodyFill = this.#fill(
+              this.#bodyBuffer ??= new Uint8Array(BODY_BUFFER_BYTES),
+            );
+          }
+          const filled = await filling;
+          if (this.#bodyFill === filling) this.#bodyFill = null;
+          if (!filled) {
             const error = this.#bodyError ?? new ProtocolError(
               "Cannot read the request body: connection closed",
               "UNEXPECTED_EOF",
