@@ -112,9 +112,25 @@ export type ComposedMiddleware<S extends object = Record<string, unknown>> = (
 ) => Promise<Response>;
 
 /**
+ * Turns an error thrown inside a chain into the response for it (a router's
+ * `onError`).
+ */
+export type ChainErrorHandler<S extends object = Record<string, unknown>> = (
+  err: unknown,
+  ctx: Context<S>,
+) => Response | Promise<Response>;
+
+/**
  * Folds middleware into one, outermost first.
  *
+ * With `onError`, an error is turned into a response where it is thrown, as
+ * Hono does: the layers outside see that response come back from `next()`
+ * (so CORS headers and the access log apply to error responses too), never
+ * the throw. Without it, errors propagate.
+ *
  * @param middleware Layers in the order requests meet them.
+ * @param onError Turns a thrown error into a response; if it throws too,
+ *   the answer is a plain 500.
  * @returns A function that runs the chain and then `next`.
  * @throws {Error} At run time, if a layer calls `next()` twice.
  *
@@ -138,20 +154,39 @@ export type ComposedMiddleware<S extends object = Record<string, unknown>> = (
  */
 export function compose<S extends object>(
   middleware: readonly Middleware<S>[],
+  onError?: ChainErrorHandler<S>,
 ): ComposedMiddleware<S> {
   const layers = [...middleware];
-  if (layers.length === 0) return (_ctx, next) => next();
+  // Runs one layer (or the end of the chain), answering its error in place.
+  const guarded = onError === undefined
+    ? async (_ctx: Context<S>, run: () => Response | Promise<Response>) =>
+      await run()
+    : async (ctx: Context<S>, run: () => Response | Promise<Response>) => {
+      try {
+        return await run();
+      } catch (err) {
+        try {
+          return await onError(err, ctx);
+        } catch {
+          return errorResponse(undefined);
+        }
+      }
+    };
+  if (layers.length === 0) {
+    return async (ctx, next) => await guarded(ctx, next);
+  }
   if (layers.length === 1) {
     const only = layers[0]!;
     return async (ctx, next) => {
       let called = false;
-      return await only(ctx, () => {
-        if (called) {
-          return Promise.reject(new Error("Cannot call next() twice"));
-        }
-        called = true;
-        return next();
-      });
+      return await guarded(ctx, () =>
+        only(ctx, () => {
+          if (called) {
+            return Promise.reject(new Error("Cannot call next() twice"));
+          }
+          called = true;
+          return guarded(ctx, next);
+        }));
     };
   }
   return (ctx, next) => {
@@ -160,8 +195,8 @@ export function compose<S extends object>(
       if (i <= index) throw new Error("Cannot call next() twice");
       index = i;
       const layer = layers[i];
-      if (layer === undefined) return await next();
-      return await layer(ctx, () => step(i + 1));
+      if (layer === undefined) return await guarded(ctx, next);
+      return await guarded(ctx, () => layer(ctx, () => step(i + 1)));
     };
     return step(0);
   };
@@ -200,7 +235,7 @@ export function withMiddleware<S extends object = Record<string, unknown>>(
   handler: WebHandler,
   ...middleware: Middleware<S>[]
 ): (req: Request, info?: HandlerInfo) => Promise<Response> {
-  const run = compose(middleware);
+  const run = compose(middleware, errorResponse);
   return async (req, info) => {
     const ctx = new Context<S>(req, info);
     try {

@@ -704,7 +704,10 @@ export class Router<S extends object = Record<string, unknown>> {
     const ctx = new Context<S>(req, info);
     let res: Response;
     try {
-      this.#chain ??= compose(this.#middleware);
+      this.#chain ??= compose(
+        this.#middleware,
+        (err, ctx) => this.#onError(err, ctx),
+      );
       res = await this.#chain(ctx, () => this.#dispatch(ctx));
     } catch (err) {
       try {
@@ -819,7 +822,7 @@ export class Router<S extends object = Record<string, unknown>> {
         );
       }
     });
-    const run = compose(handlers);
+    const run = compose(handlers, (err, ctx) => this.#onError(err, ctx));
     for (const variant of expand(segments, pattern)) {
       let node = this.#root;
       const names: string[] = [];
