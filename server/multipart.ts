@@ -382,7 +382,12 @@ function parseParams(source: string): Map<string, string> {
     if (source[i] === '"') {
       i++;
       while (i < n && source[i] !== '"') {
-        if (source[i] === "\\" && i + 1 < n) i++;
+        // Only \" and \\ are escapes: browsers send other backslashes as
+        // they are (a field named a\b, an old IE's C:\path\name.txt).
+        if (
+          source[i] === "\\" &&
+          (source[i + 1] === '"' || source[i + 1] === "\\")
+        ) i++;
         value += source[i];
         i++;
       }

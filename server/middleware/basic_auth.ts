@@ -94,7 +94,16 @@ export function basicAuth<S extends object = Record<string, unknown>>(
   if (users === undefined && verify === undefined) {
     throw new TypeError("Cannot create basicAuth: give users or verify");
   }
-  const realm = (options.realm ?? "Restricted").replace(/["\\]/g, "\\$&");
+  const givenRealm = options.realm ?? "Restricted";
+  // The realm goes into a header value: visible Latin-1 text, SP and HTAB.
+  if (/[^\t\x20-\x7e\x80-\xff]/.test(givenRealm)) {
+    throw new TypeError(
+      `Cannot use realm ${
+        JSON.stringify(givenRealm)
+      }: a header value takes only visible Latin-1 characters, SP and HTAB`,
+    );
+  }
+  const realm = givenRealm.replace(/["\\]/g, "\\$&");
   const entries = Object.entries(users ?? {});
   const check = async (user: string, password: string): Promise<boolean> => {
     if (verify !== undefined) return await verify(user, password);

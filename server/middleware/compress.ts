@@ -93,10 +93,9 @@ export function compress<S extends object = Record<string, unknown>>(
   const filter = options.filter ?? ((type: string) => COMPRESSIBLE.test(type));
   return async (ctx, next) => {
     const res = await next();
+    if (res.status === 304) return notModified(ctx.req, res, filter, minBytes);
     if (ctx.req.method === "HEAD" || res.body === null) return res;
-    if (res.status === 204 || res.status === 206 || res.status === 304) {
-      return res;
-    }
+    if (res.status === 204 || res.status === 206) return res;
     const headers = res.headers;
     const type = headers.get("content-type") ?? "";
     if (!filter(type)) return res;
@@ -117,12 +116,52 @@ export function compress<S extends object = Record<string, unknown>>(
     }
     out.set("content-encoding", coding);
     out.delete("content-length");
-    const etag = out.get("etag");
-    if (etag !== null && !etag.startsWith("W/")) out.set("etag", `W/${etag}`);
+    // Ranges of the encoded bytes are not served (a Range request gets the
+    // identity bytes), so the encoded response must not advertise them.
+    out.delete("accept-ranges");
+    weakenEtag(out);
     return new Response(res.body.pipeThrough(new CompressionStream(coding)), {
       status: res.status,
       statusText: res.statusText,
       headers: out,
     });
   };
+}
+
+// The encoded body is not byte-for-byte the identity one: its ETag is weak.
+function weakenEtag(headers: Headers): void {
+  const etag = headers.get("etag");
+  if (etag !== null && !etag.startsWith("W/")) headers.set("etag", `W/${etag}`);
+}
+
+// RFC 9110 §15.4.5: a 304 carries the ETag and Vary the 200 would have had.
+// The 200 would have been encoded when the client takes a coding and the
+// type (and length, when the 304 gives them) would have passed.
+function notModified(
+  req: Request,
+  res: Response,
+  filter: (type: string) => boolean,
+  minBytes: number,
+): Response {
+  const headers = res.headers;
+  const type = headers.get("content-type");
+  const length = headers.get("content-length");
+  const out = new Headers(headers);
+  appendVary(out, "Accept-Encoding");
+  if (
+    negotiateEncoding(req.headers.get("accept-encoding")) !== null &&
+    (type === null || filter(type)) &&
+    (length === null || Number(length) >= minBytes) &&
+    !/\bno-transform\b/i.test(headers.get("cache-control") ?? "")
+  ) {
+    // Nor the identity length or byte ranges the encoded 200 would not have.
+    weakenEtag(out);
+    out.delete("content-length");
+    out.delete("accept-ranges");
+  }
+  return new Response(null, {
+    status: 304,
+    statusText: res.statusText,
+    headers: out,
+  });
 }

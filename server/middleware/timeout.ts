@@ -14,6 +14,9 @@ export interface TimeoutOptions {
   status?: 503 | 504;
 }
 
+// The longest delay setTimeout keeps (about 24.8 days).
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Answers `status` (503 by default) when the inner layers take longer than
  * `ms`, and aborts `ctx.signal` (also aborted when the client's request
@@ -39,9 +42,10 @@ export function timeout<S extends object = Record<string, unknown>>(
   options: TimeoutOptions,
 ): Middleware<S> {
   const { ms, status = 503 } = options;
-  if (!(ms >= 0) || !Number.isFinite(ms)) {
+  // setTimeout takes at most 2^31-1 ms; beyond, it fires at once.
+  if (!(ms >= 0) || !(ms <= MAX_TIMER_MS)) {
     throw new RangeError(
-      `Cannot use timeout ${ms} ms: expected a finite number >= 0`,
+      `Cannot use timeout ${ms} ms: expected a number from 0 to ${MAX_TIMER_MS}`,
     );
   }
   return async (ctx, next) => {
