@@ -969,6 +969,9 @@ export class Connection {
   async takeOver(): Promise<TakenOverConnection> {
     await this.flush();
     this.#detached = true;
+    // The application's socket now: referenced as any other (an unref'd
+    // engine unrefs only its own reads).
+    this.conn.ref();
     this.#deadlineKind = null;
     return { conn: this.conn, buffered: this.#parser.takeBuffered() };
   }

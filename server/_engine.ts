@@ -50,7 +50,15 @@ export class Engine implements EngineState {
   constructor(dispatch: Dispatch, options: EngineOptions = {}) {
     this.limits = resolveServerLimits(options.limits);
     this.#dispatch = dispatch;
-    this.#onInternalError = options.onInternalError ?? (() => {});
+    const sink = options.onInternalError;
+    this.#onInternalError = sink === undefined ? () => {} : (error) => {
+      try {
+        sink(error);
+      } catch {
+        // An error hook that throws has nowhere left to report to; dropped
+        // rather than left to end the process as an unhandled rejection.
+      }
+    };
     this.#onCannedResponse = options.onCannedResponse;
     this.#finished = new Promise((resolve) => this.#resolveFinished = resolve);
   }
@@ -112,6 +120,9 @@ export class Engine implements EngineState {
 
   /** Runs one accepted connection to its end (HTTPServer's serial mode). */
   serveConnection(conn: Deno.Conn, secure: boolean): Promise<void> {
+    // Unref'd, the engine's reads keep no process alive (Deno.serve's
+    // unref() does the same); writes under way still do.
+    if (!this.#ref) conn.unref();
     const connection = new Connection(conn, this, this.#dispatch, secure);
     this.#connections.add(connection);
     // run() never throws and calls connectionEnded() as it ends; no async
@@ -200,6 +211,7 @@ export class Engine implements EngineState {
     if (this.#sweep !== undefined) {
       Deno.refTimer(this.#sweep as unknown as number);
     }
+    for (const connection of this.#connections) connection.conn.ref();
   }
 
   /** Lets the process exit even while serving. */
@@ -208,6 +220,7 @@ export class Engine implements EngineState {
     if (this.#sweep !== undefined) {
       Deno.unrefTimer(this.#sweep as unknown as number);
     }
+    for (const connection of this.#connections) connection.conn.unref();
   }
 }
 

@@ -209,6 +209,11 @@ export function serve(
     hostname: options.hostname ?? "0.0.0.0",
     ...(options.reusePort ? { reusePort: true } : {}),
   };
+  // The engine first: invalid limits throw before a port is bound.
+  const engine = new Engine(
+    webDispatch(handler, options),
+    webEngineOptions(options),
+  );
   const listener: Deno.Listener = secure
     ? Deno.listenTls({
       ...listenOptions,
@@ -216,10 +221,6 @@ export function serve(
       key: options.key ?? "",
     })
     : Deno.listen({ ...listenOptions, transport: "tcp" });
-  const engine = new Engine(
-    webDispatch(handler, options),
-    webEngineOptions(options),
-  );
   engine.start(listener, secure);
   const server = new WebServer(engine, listener);
   const addr = listener.addr as Deno.NetAddr;
@@ -277,8 +278,20 @@ export function webDispatch(
 ): Dispatch {
   const onError = options.onError ?? defaultOnError;
   const onUpgrade = options.onUpgrade;
-  const onAccess = options.onAccess;
-  const onInternalError = options.onInternalError ?? defaultOnUpgradeError;
+  const onInternalError = guardSink(
+    options.onInternalError ?? defaultOnUpgradeError,
+  );
+  // A log hook that throws loses no response: its error is reported.
+  const givenOnAccess = options.onAccess;
+  const onAccess = givenOnAccess === undefined
+    ? undefined
+    : (entry: AccessLogEntry) => {
+      try {
+        givenOnAccess(entry);
+      } catch (error) {
+        onInternalError(error);
+      }
+    };
 
   // Ends an exchange: settles `completed` and writes the access log line.
   const finish = (
@@ -585,6 +598,20 @@ async function runUpgrade(
     }
     onInternalError(error);
   }
+}
+
+// An error hook that throws has nowhere left to report to: its error is
+// dropped rather than left to end the process as an unhandled rejection.
+function guardSink(
+  sink: (error: unknown) => void,
+): (error: unknown) => void {
+  return (error) => {
+    try {
+      sink(error);
+    } catch {
+      // Dropped; see above.
+    }
+  };
 }
 
 function defaultOnUpgradeError(error: unknown): void {
