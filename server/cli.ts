@@ -277,7 +277,7 @@ export async function main(args: string[]): Promise<number> {
     await server.serve_forever();
   } finally {
     Deno.removeSignalListener("SIGINT", onInterrupt);
-    server.server_close();
+    await server.server_close();
   }
   return 0;
 }

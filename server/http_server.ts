@@ -46,6 +46,7 @@ const encoder = new TextEncoder();
 const STOP: unique symbol = Symbol("stop");
 const RETRY: unique symbol = Symbol("retry");
 const TIMEOUT: unique symbol = Symbol("timeout");
+const POLL: unique symbol = Symbol("poll");
 
 function writeStderr(text: string): void {
   const bytes = encoder.encode(text);
@@ -180,23 +181,40 @@ export class HTTPServer implements AsyncDisposable {
   /**
    * Serves until `shutdown()`: accepts a connection, serves it to its end,
    * accepts the next (`ThreadingHTTPServer`: serves them concurrently).
+   * `service_actions()` runs after each connection and, as in Python, every
+   * `poll_interval` seconds while waiting for one.
    *
-   * @param _poll_interval Accepted for Python compatibility; accepting is
-   *   event-driven, so shutdown takes effect at once.
+   * @param poll_interval Seconds between `service_actions()` calls while
+   *   idle. Accepting is event-driven, so shutdown takes effect at once.
    * @returns Resolves after `shutdown()` once the loop has stopped.
    */
-  async serve_forever(_poll_interval = 0.5): Promise<void> {
+  async serve_forever(poll_interval = 0.5): Promise<void> {
     if (this.#serving !== null) {
       throw new Error("Cannot serve_forever(): the server is already serving");
     }
     const stopped = new Promise<typeof STOP>((resolve) => {
       this.#stop = () => resolve(STOP);
     });
+    const pollMs = Math.max(1, Number(poll_interval) * 1000 || 0);
     const loop = async () => {
       for (;;) {
         // `stopped` first: once shut down, a waiting connection stays queued.
-        const next = await Promise.race([stopped, this.#acceptNext()]);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const polled = new Promise<typeof POLL>((resolve) => {
+          timer = setTimeout(() => resolve(POLL), pollMs);
+        });
+        let next;
+        try {
+          next = await Promise.race([stopped, this.#acceptNext(), polled]);
+        } finally {
+          clearTimeout(timer);
+        }
         if (next === STOP) return;
+        if (next === POLL) {
+          // Python's select() timed out: the hook runs, the accept waits on.
+          this.service_actions();
+          continue;
+        }
         this.#accepting = null;
         if (next === null) return;
         if (next !== RETRY) await this.#handleConnection(next);
@@ -228,22 +246,38 @@ export class HTTPServer implements AsyncDisposable {
     if (this.#engine === engine) this.#engine = null;
   }
 
-  /** Closes the listening socket; connections still running finish. */
-  server_close(): void {
-    if (this.#closed) return;
+  /**
+   * Closes the listening socket; connections still running finish.
+   *
+   * Python's returns with the port free. Here the port is free once the
+   * returned promise resolves: after `serve_forever()` or a timed-out
+   * `handle_request()` an accept is pending, and Deno releases the socket
+   * only once that accept has ended, a turn of the event loop later. Await
+   * it before binding the same port again; otherwise there is no need to.
+   *
+   * @returns Resolves once the port is free.
+   */
+  server_close(): Promise<void> {
+    if (this.#closed) return this.#closing ?? Promise.resolve();
     this.#closed = true;
     try {
       this.socket?.close();
     } catch {
       // Already closed.
     }
-    // The pending accept ends with the listener (Deno frees the port once
-    // it has); a connection it accepted while nobody waited is closed.
-    this.#closing = this.#accepting?.then((conn) => {
-      if (conn !== null && typeof conn === "object") closeQuietly(conn);
-    });
+    // The pending accept ends with the listener; a connection it accepted
+    // while nobody waited is closed.
+    const accepting = this.#accepting;
+    this.#closing = accepting === null ? Promise.resolve() : accepting.then(
+      (conn) => {
+        if (conn !== null && typeof conn === "object") closeQuietly(conn);
+        // Deno drops the socket once the ended accept's op is released.
+        return new Promise<void>((resolve) => setTimeout(resolve, 0));
+      },
+    );
     this.#accepting = null;
     void this.#engine?.shutdown();
+    return this.#closing;
   }
 
   /**
@@ -371,8 +405,7 @@ export class HTTPServer implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     const engine = this.#engine;
     await this.shutdown();
-    this.server_close();
-    await this.#closing;
+    await this.server_close();
     await engine?.finished;
   }
 

@@ -426,8 +426,21 @@ export class BaseHTTPRequestHandler {
     }
   }
 
-  /** Ends the head with a blank line and queues it (`flush_headers()`). */
+  /**
+   * Ends the head with a blank line and queues it (`flush_headers()`). When
+   * the engine will close the connection after this response (the
+   * `maxRequestsPerConnection`-th request, or a shutdown under way) and the
+   * handler meant to keep it, `Connection: close` is added first, so the
+   * client is told (RFC 9112 §9.6).
+   */
   end_headers(): void {
+    if (
+      !this.#interim && !this.close_connection &&
+      !this.request.exchange.keepAlive
+    ) {
+      this.#headersBuffer.push("Connection: close\r\n");
+      this.close_connection = true;
+    }
     this.#headersBuffer.push("\r\n");
     this.flush_headers();
   }
