@@ -279,7 +279,26 @@ function checkTargetForm(method: string, target: string): void {
       "BAD_TARGET",
     );
   }
-  if (SCHEME_PATTERN.test(target)) return;
+  const scheme = SCHEME_PATTERN.exec(target);
+  if (scheme !== null) {
+    // RFC 9110 §4.2.1: an http(s) URI with an empty host is invalid (and
+    // URL would take the path's first segment for the host instead).
+    const afterSlashes = target.slice(scheme[0].length);
+    const authorityEnd = afterSlashes.search(/[/?#]/);
+    const authority = authorityEnd === -1
+      ? afterSlashes
+      : afterSlashes.slice(0, authorityEnd);
+    const hostPort = authority.slice(authority.lastIndexOf("@") + 1);
+    if (hostPort === "" || hostPort.startsWith(":")) {
+      throw new ProtocolError(
+        `Cannot accept request-target "${
+          target.slice(0, 64)
+        }": its authority has no host`,
+        "BAD_TARGET",
+      );
+    }
+    return;
+  }
   throw new ProtocolError(
     `Cannot parse request-target "${
       target.slice(0, 64)

@@ -996,7 +996,9 @@ export class Connection {
     // Whatever is queued (responses to earlier pipelined requests) was
     // complete and goes out first, in order.
     this.#queue(new TextEncoder().encode(head));
-    this.#queue(bytes);
+    // RFC 9110 §9.3.2: the answer to HEAD has the length, not the content.
+    const isHead = this.#head?.method === "HEAD";
+    if (!isHead) this.#queue(bytes);
     try {
       await this.flush();
     } catch {
@@ -1007,7 +1009,7 @@ export class Connection {
       remoteAddr: this.remoteAddr,
       head: this.#head,
       error,
-      bodyBytes: bytes.length,
+      bodyBytes: isHead ? 0 : bytes.length,
       time: Date.now(),
     });
   }

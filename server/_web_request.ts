@@ -152,19 +152,45 @@ class LazyRequest {
     const method = head.method;
     // Name/value pairs convert several times faster than a Headers object
     // (about 5 against 19 us for a browser's eleven fields in Deno 2.9).
+    // Fetch refuses CONNECT, TRACE and TRACK in new Request() (they are
+    // Deno.serve's to hand out, not a client's to send): the Request is
+    // built as a POST and given its method afterwards.
+    const upper = method.toUpperCase();
+    const forbidden = upper === "CONNECT" || upper === "TRACE" ||
+      upper === "TRACK";
     const init: RequestInit = {
-      method,
+      method: forbidden ? "POST" : method,
       headers: this.#headers ?? fieldPairs(head.headers),
     };
     // Copies of the real Request (clone(), new Request(req)) follow it.
     if (this.#abort !== null) init.signal = this.#abort.signal;
-    // GET and HEAD cannot carry a body in a Request; the engine drains any.
-    // Other methods get a stream even when it is empty, as from Deno.serve.
-    if (method !== "GET" && method !== "HEAD") {
+    // GET and HEAD (any case: Request upper-cases them) cannot carry a body
+    // in a Request; the engine drains any. Other methods get a stream even
+    // when it is empty, as from Deno.serve.
+    if (upper !== "GET" && upper !== "HEAD") {
       init.body = requestBody(this.#exchange);
     }
     this.#real = new Request(this.url, init);
+    if (forbidden) setInnerMethod(this.#real, method);
     return this.#real;
+  }
+}
+
+// Deno keeps a Request's method in its inner request (the symbol slot
+// described "request"); where that is not so, the Request stays a POST, and
+// only a copy of it says so (the handler's req.method is h1's own).
+let innerRequestSlot: symbol | null | undefined;
+function setInnerMethod(request: Request, method: string): void {
+  innerRequestSlot ??=
+    Object.getOwnPropertySymbols(request).find((s) =>
+      s.description === "request"
+    ) ?? null;
+  if (innerRequestSlot === null) return;
+  const inner = (request as unknown as Record<symbol, { method?: unknown }>)[
+    innerRequestSlot
+  ];
+  if (inner !== undefined && typeof inner.method === "string") {
+    inner.method = method;
   }
 }
 
