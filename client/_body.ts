@@ -77,12 +77,7 @@ export function prepareBody(
     };
   }
   if (body instanceof Deno.FsFile) {
-    return body.stat().then((info) => ({
-      bytes: null,
-      length: info.isFile ? info.size : null,
-      stream: readFile(body, blocksize),
-      contentType: null,
-    }));
+    return fileBody(body, blocksize);
   }
   if (body instanceof ReadableStream) {
     return { bytes: null, length: null, stream: body, contentType: null };
@@ -193,3 +188,20 @@ export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
   "PUT",
   "DELETE",
 ]);
+
+// A file is sent from where it stands: a file read part-way sends the rest,
+// and Content-Length says how much that is. Not a regular file (a pipe):
+// its length is unknown, so it goes chunked.
+async function fileBody(
+  file: Deno.FsFile,
+  blocksize: number,
+): Promise<PreparedBody> {
+  const info = await file.stat();
+  const at = info.isFile ? await file.seek(0, Deno.SeekMode.Current) : 0;
+  return {
+    bytes: null,
+    length: info.isFile ? Math.max(0, info.size - at) : null,
+    stream: readFile(file, blocksize),
+    contentType: null,
+  };
+}

@@ -89,6 +89,28 @@ export function pyStrRepr(text: string): string {
 }
 
 /**
+ * Python's `set_debuglevel` lines for a response head: `reply:` with the
+ * status line, then one `header:` line per field.
+ *
+ * @param head The status line's parts and the fields.
+ * @returns The lines, each ending in a newline.
+ */
+export function debugReplyText(head: {
+  version: string;
+  status: number;
+  reason: string;
+  headers: Iterable<readonly [string, string]>;
+}): string {
+  let text = `reply: ${
+    pyStrRepr(`${head.version} ${head.status} ${head.reason}\r\n`)
+  }\n`;
+  for (const [name, value] of head.headers) {
+    text += `header: ${name}: ${value}\n`;
+  }
+  return text;
+}
+
+/**
  * Decodes bytes as Latin-1, one character per byte.
  *
  * @param bytes The bytes.

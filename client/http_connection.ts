@@ -30,7 +30,12 @@ import {
   isBoundConn,
   startTlsBound,
 } from "./_bound_conn.ts";
-import { type ByteWriter, LineSink, pyBytesRepr } from "./_sink.ts";
+import {
+  type ByteWriter,
+  debugReplyText,
+  LineSink,
+  pyBytesRepr,
+} from "./_sink.ts";
 import {
   IDEMPOTENT_METHODS,
   join,
@@ -175,6 +180,8 @@ export class HTTPConnection {
   #transport: Transport | null = null;
   #state: State = "Idle";
   #response: HTTPResponse | null = null;
+  // A getresponse() is waiting for the head.
+  #awaitingResponse = false;
   #method = "";
   #target = "";
   #fields: [string, string][] = [];
@@ -185,6 +192,8 @@ export class HTTPConnection {
   #tunnel: { host: string; port: number; headers: [string, string][] } | null =
     null;
   #connecting: Promise<Transport> | null = null;
+  // Bumped by close(): a dial that finishes after it is dropped.
+  #generation = 0;
   // The Host value for origin-form targets, validated once.
   #hostHeader: string | null = null;
 
@@ -285,10 +294,18 @@ export class HTTPConnection {
   async #open(): Promise<Transport> {
     const current = this.#transport;
     if (current !== null && !current.closed) return current;
-    this.#connecting ??= this.#dial().finally(() => {
-      this.#connecting = null;
+    const generation = this.#generation;
+    const connecting = this.#connecting ??= this.#dial().finally(() => {
+      if (this.#connecting === connecting) this.#connecting = null;
     });
-    const transport = await this.#connecting;
+    const transport = await connecting;
+    if (generation !== this.#generation) {
+      // close() was called while connecting: the socket is nobody's.
+      transport.close();
+      throw new RemoteDisconnected(
+        `Cannot send the request to ${this.host}:${this.port}: close() was called while connecting`,
+      );
+    }
     this.#transport = transport;
     return transport;
   }
@@ -339,7 +356,11 @@ export class HTTPConnection {
   ): Promise<void> {
     const tunnel = this.#tunnel!;
     const authority = formatAuthority(tunnel.host, tunnel.port, 0);
-    const fields: [string, string][] = [["Host", authority]];
+    // The caller's Host, if given, replaces ours (a second one is a 400).
+    const fields: [string, string][] =
+      tunnel.headers.some(([name]) => name.toLowerCase() === "host")
+        ? []
+        : [["Host", authority]];
     for (const field of tunnel.headers) fields.push(field);
     const head = serializeRequestHead("CONNECT", authority, fields);
     const transport = new Transport(conn, address, 0, { limits: this.#limits });
@@ -630,13 +651,17 @@ export class HTTPConnection {
         transport.unread(event);
         return true;
       }
-      if (event.status === 100) return true;
       if (event.status < 200) {
+        // Interim heads (the 100 too) are listed on the response, traced
+        // and printed as the response's own reader does with later ones.
         this.#interim.push({
           status: event.status,
           reason: event.reason,
           headers: new HTTPMessage(event.headers),
         });
+        this.#debug?.write(debugReplyText(event));
+        this.#exchange?.head(transport.lastHeadRaw, event.status, false);
+        if (event.status === 100) return true;
         continue;
       }
       // RFC 9110 §10.1.1: a final status means the body is not wanted; the
@@ -781,9 +806,26 @@ export class HTTPConnection {
     }
     const sent = this.#sent;
     const transport = this.#transport;
-    if (this.#state !== "Request-sent" || sent === null || transport === null) {
+    // A second call while the first waits for the head (Python's blocks, so
+    // cannot overlap) would read the first response's body as a head.
+    if (
+      this.#state !== "Request-sent" || sent === null || transport === null ||
+      this.#awaitingResponse
+    ) {
       throw new ResponseNotReady(this.#state);
     }
+    this.#awaitingResponse = true;
+    try {
+      return await this.#receive(sent, transport);
+    } finally {
+      this.#awaitingResponse = false;
+    }
+  }
+
+  async #receive(
+    sent: SentRequest,
+    transport: Transport,
+  ): Promise<HTTPResponse> {
     let response = this.#makeResponse(transport);
     try {
       await response.begin();
@@ -843,6 +885,8 @@ export class HTTPConnection {
    * connection opens again on the next request.
    */
   close(): void {
+    this.#generation++;
+    this.#connecting = null;
     this.#state = "Idle";
     const response = this.#response;
     this.#response = null;
@@ -979,7 +1023,20 @@ function splitHostPort(
     );
   }
   if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
-  return [host, port];
+  return [asciiHost(host), port];
+}
+
+// A host name with non-ASCII letters in its IDNA (punycode) form, as Python
+// sends it: Host is uri-host, which is ASCII (RFC 9110 §7.2, RFC 5890).
+function asciiHost(host: string): string {
+  if (!/[^\x00-\x7f]/.test(host) || host.includes(":")) return host;
+  try {
+    return new URL(`http://${host}/`).hostname;
+  } catch {
+    throw new InvalidURL(
+      `Cannot use host "${host.slice(0, 64)}": not a valid host name`,
+    );
+  }
 }
 
 function formatAuthority(

@@ -17,7 +17,7 @@ import type { ResponseEvent } from "../http1/events.ts";
 import { ProtocolError } from "../http1/errors.ts";
 import { FieldList } from "../http1/headers.ts";
 import type { Transport } from "./_transport.ts";
-import { type LineSink, pyStrRepr } from "./_sink.ts";
+import { debugReplyText, type LineSink } from "./_sink.ts";
 import {
   fromProtocolError,
   HTTPException,
@@ -237,15 +237,7 @@ export class HTTPResponse implements AsyncIterable<Uint8Array> {
         );
       }
       const headers = new HTTPMessage(event.headers);
-      if (channel.debug !== null) {
-        let text = `reply: ${
-          pyStrRepr(`${event.version} ${event.status} ${event.reason}\r\n`)
-        }\n`;
-        for (const [name, value] of event.headers) {
-          text += `header: ${name}: ${value}\n`;
-        }
-        channel.debug.write(text);
-      }
+      channel.debug?.write(debugReplyText(event));
       if (event.status < 200 && event.status !== 101) {
         this.informational.push({
           status: event.status,

@@ -591,11 +591,20 @@ export class Pool {
     transport.parser.expectResponseTo(method);
     const myTurn = !conn.reading;
     let turn: Promise<void> | null = null;
+    let takeTurn: (() => void) | null = null;
     if (myTurn) conn.reading = true;
     else {
-      turn = new Promise<void>((resolve) => conn.readQueue.push(resolve));
+      turn = new Promise<void>((resolve) => {
+        takeTurn = resolve;
+        conn.readQueue.push(resolve);
+      });
     }
+    // Whether this exchange holds the read turn (a waiter aborted before
+    // its turn came has none to pass on).
+    let holdsTurn = myTurn;
     const release = () => {
+      if (!holdsTurn) return;
+      holdsTurn = false;
       const next = conn.readQueue.shift();
       if (next === undefined) conn.reading = false;
       else next();
@@ -676,7 +685,15 @@ export class Pool {
     // waiting for this very read (see #enqueue). A failed write closes the
     // socket, so the read fails too; report the write's error then.
     if (turn !== null) {
-      await turn;
+      // The abort does not wait for the response ahead to be read: that
+      // may never happen while its caller holds it unread.
+      const came = await untilTurnOrAbort(turn, signal);
+      if (came) holdsTurn = true;
+      else {
+        const i = conn.readQueue.indexOf(takeTurn!);
+        if (i !== -1) conn.readQueue.splice(i, 1);
+        else holdsTurn = true; // the turn came at the same moment
+      }
       if (signal?.aborted) {
         exchange?.fail(signal.reason);
         settle(false, false);
@@ -721,6 +738,23 @@ export class Pool {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+// Resolves true when the read turn comes, false if the signal aborts first.
+function untilTurnOrAbort(
+  turn: Promise<void>,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  if (signal === undefined) return turn.then(() => true);
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise<boolean>((resolve) => {
+    const onAbort = () => resolve(false);
+    signal.addEventListener("abort", onAbort, { once: true });
+    void turn.then(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(true);
+    });
+  });
 }
 
 // The head for one request, with Host and body framing added, whether the

@@ -102,8 +102,10 @@ export async function replayTrace(
 ): Promise<ReplayResult[]> {
   const results: ReplayResult[] = [];
   const timeoutMs = options.timeoutMs ?? 10_000;
+  // One socket per connection of the trace, so requests that shared one
+  // share one again, even when the trace alternates between connections.
+  const transports = new Map<number | null, Transport>();
   let transport: Transport | null = null;
-  let lastConnection: number | null = null;
   const sink = new Trace(() => {});
   try {
     let index = 0;
@@ -126,11 +128,8 @@ export async function replayTrace(
         continue;
       }
       try {
-        if (
-          transport === null || transport.closed ||
-          record.connection !== lastConnection
-        ) {
-          transport?.close();
+        transport = transports.get(record.connection) ?? null;
+        if (transport === null || transport.closed) {
           const conn = await connectTcp({
             hostname: options.hostname,
             port: options.port,
@@ -138,25 +137,25 @@ export async function replayTrace(
             noDelay: true,
           });
           transport = new Transport(conn, options, 0, { tap: true });
+          transports.set(record.connection, transport);
         }
-        lastConnection = record.connection;
         const head = bytesOf(record.request.head);
+        const chunked = /\r\ntransfer-encoding:[^\r]*chunked/i.test(
+          record.request.head,
+        );
         let body: Uint8Array = new Uint8Array(0);
         if (record.request.body !== undefined) {
+          // The trace keeps the body as the caller gave it, not as framed.
           body = bytesOf(record.request.body);
+          if (chunked) body = chunkFramed(body);
         } else if ((record.request.bodyBytes ?? 0) > 0) {
-          const chunked = /\r\ntransfer-encoding:[^\r]*chunked/i.test(
-            record.request.head,
-          );
           body = chunked
             ? bytesOf("0\r\n\r\n")
             : new Uint8Array(record.request.bodyBytes!);
           result.note = chunked
             ? "body not in the trace: sent an empty chunked body"
             : `body not in the trace: sent ${record.request.bodyBytes} zero bytes`;
-        } else if (
-          /\r\ntransfer-encoding:[^\r]*chunked/i.test(record.request.head)
-        ) {
+        } else if (chunked) {
           body = bytesOf("0\r\n\r\n");
         }
         const out = new Uint8Array(head.length + body.length);
@@ -189,9 +188,21 @@ export async function replayTrace(
       }
     }
   } finally {
-    transport?.close();
+    for (const open of transports.values()) open.close();
   }
   return results;
+}
+
+// A whole body as one chunk and the last chunk (RFC 9112 §7.1).
+function chunkFramed(body: Uint8Array): Uint8Array {
+  if (body.length === 0) return bytesOf("0\r\n\r\n");
+  const size = bytesOf(`${body.length.toString(16)}\r\n`);
+  const end = bytesOf("\r\n0\r\n\r\n");
+  const out = new Uint8Array(size.length + body.length + end.length);
+  out.set(size);
+  out.set(body, size.length);
+  out.set(end, size.length + body.length);
+  return out;
 }
 
 async function main(args: string[]): Promise<number> {
