@@ -1029,7 +1029,7 @@ function splitHostPort(
 // A host name with non-ASCII letters in its IDNA (punycode) form, as Python
 // sends it: Host is uri-host, which is ASCII (RFC 9110 §7.2, RFC 5890).
 function asciiHost(host: string): string {
-  if (!/[^\x00-\x7f]/.test(host) || host.includes(":")) return host;
+  if (!/[^ -~]/.test(host) || host.includes(":")) return host;
   try {
     return new URL(`http://${host}/`).hostname;
   } catch {
