@@ -60,6 +60,19 @@ export type ErrorHandler<S extends object = Record<string, unknown>> = (
   ctx: Context<S>,
 ) => Response | Promise<Response>;
 
+// RFC 9110 §9.3 and RFC 5789's PATCH: methods a miss answers 404 or 405 to.
+const STANDARD_METHODS: ReadonlySet<string> = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "CONNECT",
+  "OPTIONS",
+  "TRACE",
+  "PATCH",
+]);
+
 /** What to do with a path that differs from a route only by a trailing `/`. */
 export type TrailingSlash = "strict" | "redirect" | "ignore";
 
@@ -298,6 +311,7 @@ function expand(segments: Segment[], pattern: string): Segment[][] {
  * Behaviour around the routes:
  * - no route's path matches → the not-found hook (default 404);
  * - the path matches but not the method → 405 with `Allow`;
+ * - a method no route has and HTTP does not define → 501 (RFC 9110 §9.1);
  * - `HEAD` uses the `GET` route when there is no `HEAD` route, and every
  *   `HEAD` response has its body dropped;
  * - `OPTIONS` without an `OPTIONS` route → 204 with `Allow`;
@@ -334,6 +348,8 @@ export class Router<S extends object = Record<string, unknown>> {
   #notFound: NotFoundHandler<S> = () =>
     new Response("Not Found", { status: 404, headers: TEXT });
   #onError: ErrorHandler<S> = (err) => errorResponse(err);
+  // Methods some route was added for.
+  readonly #methods = new Set<string>();
 
   /**
    * Creates a new `Router`.
@@ -772,6 +788,11 @@ export class Router<S extends object = Record<string, unknown>> {
       ctx.params = paramsOf(route.names, matchedPath, CAPS);
       return await route.run(ctx, async () => await this.#notFound(ctx));
     }
+    // RFC 9110 §9.1: a method nobody here knows (not a standard one, on no
+    // route) is 501, as Python's handler answers a missing do_X.
+    if (!STANDARD_METHODS.has(req.method) && !this.#methods.has(req.method)) {
+      return new Response("Not Implemented", { status: 501, headers: TEXT });
+    }
     const miss = this.#miss(path);
     switch (miss.kind) {
       case "redirect": {
@@ -807,6 +828,7 @@ export class Router<S extends object = Record<string, unknown>> {
   }
 
   #add(method: string, pattern: string, handlers: readonly Handler<S>[]): void {
+    this.#methods.add(method);
     if (!pattern.startsWith("/")) {
       throw new TypeError(
         `Cannot parse route "${pattern}": must start with "/"`,

@@ -739,3 +739,36 @@ Deno.test("Router matches many routes without confusing them", () => {
     assert.ok(s.kind === "found" && s.pattern === `/r${i}/static`);
   }
 });
+
+Deno.test("Router answers 501 to a method no route has and HTTP does not define (RFC 9110 §9.1)", async () => {
+  const app = new Router()
+    .get("/a", () => new Response("a"))
+    .on("PROPFIND", "/dav", () => new Response("dav"));
+  for (const path of ["/a", "/nowhere"]) {
+    const res = await app.request(path, { method: "FOO" });
+    assert.equal(res.status, 501);
+    assert.equal(await res.text(), "Not Implemented");
+  }
+  // A method some route has: the usual 405 / 404 elsewhere.
+  assert.equal(
+    await (await app.request("/dav", { method: "PROPFIND" })).text(),
+    "dav",
+  );
+  assert.equal((await app.request("/a", { method: "PROPFIND" })).status, 405);
+  assert.equal(
+    (await app.request("/nowhere", { method: "PROPFIND" })).status,
+    404,
+  );
+  // Standard methods keep 405 and 404.
+  assert.equal((await app.request("/a", { method: "PATCH" })).status, 405);
+  assert.equal(
+    (await app.request("/nowhere", { method: "DELETE" })).status,
+    404,
+  );
+  // all() takes any method.
+  const any = new Router().all("/x", (ctx) => new Response(ctx.req.method));
+  assert.equal(
+    await (await any.request("/x", { method: "FOO" })).text(),
+    "FOO",
+  );
+});
