@@ -59,11 +59,18 @@ export function requestUrl(head: RequestHead, exchange: Exchange): string {
 // only the others pay for URL.
 const PLAIN_TARGET = /^[A-Za-z0-9\-._~!$&()*+,;=:@\/?%]*$/;
 const DOT_SEGMENT = /\/(?:\.|%2e)/i;
-const PLAIN_HOST = /^[a-z0-9.\-]*(?::[0-9]+)?$/;
+const PLAIN_HOST = /^[a-z0-9.\-]*(?::[1-9][0-9]*)?$/;
+// A host whose last label is a number is an IPv4 address to URL, which
+// writes it as a canonical dotted quad ("2130706433", "0x7f.1" and
+// "127.000.000.001" all become "127.0.0.1").
+const NUMERIC_LABEL = /(?:^|\.)(?:[0-9]+|0x[0-9a-f]*)\.?(?::|$)/;
+const CANONICAL_IPV4 =
+  /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?::|$)/;
 
 function isSerialized(host: string, target: string, secure: boolean): boolean {
   return PLAIN_TARGET.test(target) && !DOT_SEGMENT.test(target) &&
-    PLAIN_HOST.test(host) && !host.endsWith(secure ? ":443" : ":80");
+    PLAIN_HOST.test(host) && !host.endsWith(secure ? ":443" : ":80") &&
+    (!NUMERIC_LABEL.test(host) || CANONICAL_IPV4.test(host));
 }
 
 function serialized(url: string): string {
