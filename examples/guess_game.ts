@@ -253,7 +253,10 @@ let listener: Deno.TcpListener;
 try {
   listener = listenTcp({ hostname, port });
 } catch (error) {
-  if (error instanceof NetError) fail(error.message);
+  // A missing --allow-net grant: Deno's message says which one.
+  if (
+    error instanceof NetError || error instanceof Deno.errors.NotCapable
+  ) fail(error.message);
   throw error;
 }
 console.log(`Listening on tcp://${hostname}:${listener.addr.port}`);

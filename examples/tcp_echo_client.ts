@@ -42,7 +42,10 @@ try {
     console.log(`Received: ${echoed}`);
   }
 } catch (error) {
-  if (error instanceof NetError) fail(error.message);
+  // A missing --allow-net grant: Deno's message says which one.
+  if (
+    error instanceof NetError || error instanceof Deno.errors.NotCapable
+  ) fail(error.message);
   throw error;
 }
 

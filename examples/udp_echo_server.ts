@@ -33,7 +33,10 @@ let socket: UdpSocket;
 try {
   socket = await listenUdp({ hostname, port });
 } catch (error) {
-  if (error instanceof NetError) fail(error.message);
+  // A missing --allow-net grant: Deno's message says which one.
+  if (
+    error instanceof NetError || error instanceof Deno.errors.NotCapable
+  ) fail(error.message);
   throw error;
 }
 console.log(`Listening on udp://${hostname}:${socket.addr.port}`);

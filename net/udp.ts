@@ -197,6 +197,7 @@ export class UdpSocket implements AsyncDisposable {
  * @param options Where to bind; defaults to `127.0.0.1`, port `0`.
  * @returns The bound socket; close it when done.
  * @throws {AddressInUseError} When another socket holds the port.
+ * @throws {Deno.errors.NotCapable} Without `--allow-net` for the address.
  *
  * @example Usage
  * ```ts ignore
@@ -216,6 +217,20 @@ export async function listenUdp(
 ): Promise<UdpSocket> {
   const hostname = options.hostname ?? "127.0.0.1";
   const port = options.port ?? 0;
+  // Deno's node:dgram raises a missing --allow-net grant from a callback,
+  // where no caller can catch it: ask first, so it is this call's error.
+  const grant = `${
+    hostname.includes(":") ? `[${hostname}]` : hostname
+  }:${port}`;
+  const permission = await Deno.permissions.request({
+    name: "net",
+    host: grant,
+  });
+  if (permission.state !== "granted") {
+    throw new Deno.errors.NotCapable(
+      `Requires net access to "${grant}", run again with the --allow-net flag`,
+    );
+  }
   const socket = dgram.createSocket(hostname.includes(":") ? "udp6" : "udp4");
   try {
     await new Promise<void>((resolve, reject) => {

@@ -41,3 +41,16 @@ Deno.test("udp_echo_client retries, then says nothing answered and exits 1", asy
     assert.equal(new TextDecoder().decode(data), "hello");
   }
 });
+
+Deno.test("udp_echo_client without a grant for its own socket says so in one line", async () => {
+  // Only the server's address is granted, not 127.0.0.1:0 for the client's
+  // own socket: Deno's node:dgram used to raise that as an uncaught error.
+  const result = await runExample("udp_echo_client.ts", {
+    args: ["--port=7001", "hello"],
+    permissions: ["--allow-net=127.0.0.1:7001"],
+  });
+  assert.equal(result.code, 1);
+  assert.deepEqual(result.stderr.trim().split("\n"), [
+    'Requires net access to "127.0.0.1:0", run again with the --allow-net flag',
+  ]);
+});
