@@ -134,6 +134,19 @@ export class Exchange {
     return !this.closeAfter && this.#connection.mayKeepAlive();
   }
 
+  /**
+   * Whether more of a declared request body is unread than the engine will
+   * drain after the response. A response sent complete at that point (the
+   * handler answered without reading the upload: a 401, a 413) ends the
+   * connection, and must say so (RFC 9112 §9.6; Go does the same): else a
+   * keep-alive client sends its next request on a socket being torn down,
+   * and gets a reset. A streamed response may still read the body (an
+   * echo), so it is not decided then.
+   */
+  get unreadBodyOverDrainLimit(): boolean {
+    return this.#connection.unreadBodyOverDrainLimit();
+  }
+
   /** The keep-alive timeout to advertise, in whole seconds. */
   get keepAliveTimeoutSeconds(): number {
     return Math.floor(this.#connection.limits.keepAliveTimeoutMs / 1000);
@@ -289,6 +302,15 @@ export class Connection {
       // 100 Continue ends the exchange; the body it may still send cannot be
       // told from the next request, so say the connection closes.
       !this.#awaitingContinue();
+  }
+
+  // More of a declared body is unread than the engine will drain after the
+  // response: if the handler is done with it, the connection will close.
+  unreadBodyOverDrainLimit(): boolean {
+    const head = this.#head;
+    return head !== null && !this.#bodyDone &&
+      head.framing.kind === "length" &&
+      head.framing.length - this.#bodyBytes > this.limits.maxDrainBytes;
   }
 
   // The client holds its body back until we send 100 Continue.

@@ -208,7 +208,14 @@ export function writeWebResponse(
     text += "content-length: " + length + "\r\n";
   }
   // Without onUpgrade nobody relays the tunnel: the connection ends after.
-  text = endHead(text, start.keepAlive && !tunnel, head, exchange);
+  // The whole response is here: a large upload left unread will not be
+  // drained, so the connection ends after it.
+  text = endHead(
+    text,
+    start.keepAlive && !tunnel && !exchange.unreadBodyOverDrainLimit,
+    head,
+    exchange,
+  );
   // Head and body leave in one write; a short ASCII string body is part of
   // the head's text (one encode, one copy).
   exchange.writeText(isHead ? text : inline ? text + (body as string) : text);

@@ -429,14 +429,16 @@ export class BaseHTTPRequestHandler {
   /**
    * Ends the head with a blank line and queues it (`flush_headers()`). When
    * the engine will close the connection after this response (the
-   * `maxRequestsPerConnection`-th request, or a shutdown under way) and the
-   * handler meant to keep it, `Connection: close` is added first, so the
-   * client is told (RFC 9112 §9.6).
+   * `maxRequestsPerConnection`-th request, a shutdown under way, or more of
+   * an unread upload than the engine drains) and the handler meant to keep
+   * it, `Connection: close` is added first, so the client is told (RFC 9112
+   * §9.6).
    */
   end_headers(): void {
+    const exchange = this.request.exchange;
     if (
       !this.#interim && !this.close_connection &&
-      !this.request.exchange.keepAlive
+      (!exchange.keepAlive || exchange.unreadBodyOverDrainLimit)
     ) {
       this.#headersBuffer.push("Connection: close\r\n");
       this.close_connection = true;
