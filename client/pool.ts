@@ -128,7 +128,16 @@ interface Origin {
 
 interface Attempt {
   reused: boolean;
+  // Not answered because the server ended the connection at a message
+  // boundary after an earlier response (Connection: close, or a per-
+  // connection request cap): it never processed this request.
+  unanswered: boolean;
 }
+
+// Sends of one idempotent request that met a connection the server closed
+// after earlier responses (pipelining past a maxRequestsPerSocket cap can
+// need several); a request that met a stale idle connection gets one more.
+const MAX_UNANSWERED_SENDS = 8;
 
 /**
  * Keep-alive connections per origin (`scheme://host:port`), reused across
@@ -218,7 +227,7 @@ export class Pool {
     const replayable = body.stream === null;
     const idempotent = IDEMPOTENT_METHODS.has(method) && replayable;
     for (let attempt = 0;; attempt++) {
-      const state: Attempt = { reused: false };
+      const state: Attempt = { reused: false, unanswered: false };
       try {
         return await this.#exchange(
           target,
@@ -235,9 +244,12 @@ export class Pool {
       } catch (error) {
         const stale = error instanceof RemoteDisconnected ||
           error instanceof ConnectionResetError;
+        // RFC 9112 §9.3.2: requests a closed connection left unanswered
+        // are sent again when that is safe (idempotent, body replayable).
         if (
-          attempt === 0 && stale && state.reused && idempotent &&
-          !request.signal?.aborted
+          stale && idempotent && !request.signal?.aborted &&
+          ((attempt === 0 && state.reused) ||
+            (state.unanswered && attempt + 1 < MAX_UNANSWERED_SENDS))
         ) continue;
         if (request.signal?.aborted) throw request.signal.reason;
         throw error;
@@ -715,6 +727,7 @@ export class Pool {
         request.headersTimeoutMs ?? this.#options.headersTimeoutMs,
       );
     } catch (error) {
+      state.unanswered = transport.closedAfterMessage;
       throw bodyError ?? transport.writeError ?? error;
     }
     return response;
