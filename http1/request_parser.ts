@@ -85,6 +85,12 @@ const AUTHORITY_PATTERN =
  * ```
  */
 export class RequestParser extends MessageParser<RequestHead> {
+  /**
+   * The method of a head refused after its request line was read (a bad
+   * framing field, say), else null: an error answer to HEAD then leaves out
+   * its content (RFC 9110 §9.3.2).
+   */
+  rejectedHeadMethod: string | null = null;
   #lastTarget = "";
   // The last Host value that passed checkHost: clients repeat it.
   #lastHost = "";
@@ -134,6 +140,7 @@ export class RequestParser extends MessageParser<RequestHead> {
       );
     }
     const method = decodeMethod(bytes, base, i);
+    this.rejectedHeadMethod = method; // until the head is complete
     const targetStart = ++i;
     while (i < lineEnd && TARGET_CHAR[bytes[i]!] === 1) i++;
     if (i === targetStart || bytes[i] !== SP) {
@@ -189,6 +196,7 @@ export class RequestParser extends MessageParser<RequestHead> {
       expectContinue = headers.get("expect")!.toLowerCase() === "100-continue";
     }
 
+    this.rejectedHeadMethod = null;
     return {
       head: {
         kind: "head",

@@ -157,7 +157,7 @@ export class Exchange {
    * client asked for it), or null at its end.
    */
   readBody(): Promise<Uint8Array | null> {
-    return this.#connection.readBody();
+    return this.#connection.readBody(this);
   }
 
   /**
@@ -263,6 +263,10 @@ export class Connection {
   #onPeerGone: (() => void) | null = null;
   #peerGone = false;
   #readAhead: Promise<boolean> | null = null;
+  // The exchange whose face may read the request body: none once the
+  // response is done (the engine drains what is left) or the next request
+  // has begun, so a late read never takes bytes that are not its own.
+  #faceExchange: Exchange | null = null;
 
   constructor(
     conn: Deno.Conn,
@@ -469,6 +473,7 @@ export class Connection {
     this.#requests++;
 
     const exchange = new Exchange(this);
+    this.#faceExchange = exchange;
     this.#startBody();
     const rejection = this.#rejectEarly(head);
     if (rejection !== null) {
@@ -500,6 +505,7 @@ export class Connection {
   }
 
   #afterDispatch(head: RequestHead, exchange: Exchange): Next | Promise<Next> {
+    this.#faceExchange = null;
     if (this.#detached) return DETACHED;
     if (this.#bodyError !== null && exchange.bytesWritten === 0) {
       return this.#sendCanned(this.#bodyError).then(() => LINGER);
@@ -628,7 +634,12 @@ export class Connection {
     let waitingSince = false;
     let armed = false;
     for (;;) {
-      if (this.#pendingBytes > 0) await this.flush();
+      if (this.#pendingBytes > 0) {
+        await this.flush();
+        // A peer-gone watch may have brought a head while we flushed.
+        const got = this.#headFromBuffer();
+        if (got !== null) return got;
+      }
       if (this.#engine.shuttingDown && parser.bufferedBytes === 0) return false;
       if (parser.bufferedBytes === 0) {
         if (!armed) {
@@ -727,7 +738,12 @@ export class Connection {
     this.#continueSent = true;
   }
 
-  async readBody(): Promise<Uint8Array | null> {
+  /**
+   * The next piece of the body: for `reader`, a face's exchange, or for the
+   * engine (null) draining it after the face is done.
+   */
+  async readBody(reader: Exchange | null): Promise<Uint8Array | null> {
+    this.#assertReader(reader);
     if (this.#bodyDone) return null;
     if (this.#bodyError !== null) throw this.#bodyError;
     if (!this.#continueOwnedByFace && this.#awaitingContinue()) {
@@ -786,6 +802,13 @@ export class Connection {
           // Responses queued for earlier pipelined requests (or this one's
           // streamed head) go out before we block on the client.
           if (this.#pendingBytes > 0) await this.flush();
+          if (this.#readAhead !== null) {
+            // A peer-gone watch is reading already: its bytes go to the
+            // parser; a second read would wait for bytes it took.
+            await this.#readAhead;
+            this.#assertReader(reader);
+            continue;
+          }
           let filling = this.#bodyFill;
           if (filling === null) {
             filling = this.#bodyFill = this.#fill(
@@ -794,6 +817,9 @@ export class Connection {
           }
           const filled = await filling;
           if (this.#bodyFill === filling) this.#bodyFill = null;
+          // Another reader may have taken the bytes, or the end, meanwhile.
+          this.#assertReader(reader);
+          if (this.#bodyDone) return null;
           if (!filled) {
             const error = this.#bodyError ?? new ProtocolError(
               "Cannot read the request body: connection closed",
@@ -810,6 +836,12 @@ export class Connection {
     }
   }
 
+  #assertReader(reader: Exchange | null): void {
+    if (reader !== null && reader !== this.#faceExchange) {
+      throw new BodyDiscardedError();
+    }
+  }
+
   // After the face is done: discard an unread body within maxDrainBytes so the
   // connection can be reused. Returns false when it must close instead.
   async #finishBody(): Promise<boolean> {
@@ -821,7 +853,7 @@ export class Connection {
     let drained = 0;
     try {
       for (;;) {
-        const chunk = await this.readBody();
+        const chunk = await this.readBody(null);
         if (chunk === null) return true;
         drained += chunk.length;
         if (drained > this.limits.maxDrainBytes) return false;
@@ -1019,7 +1051,8 @@ export class Connection {
     // complete and goes out first, in order.
     this.#queue(new TextEncoder().encode(head));
     // RFC 9110 §9.3.2: the answer to HEAD has the length, not the content.
-    const isHead = this.#head?.method === "HEAD";
+    const isHead =
+      (this.#head?.method ?? this.#parser.rejectedHeadMethod) === "HEAD";
     if (!isHead) this.#queue(bytes);
     try {
       await this.flush();
@@ -1034,6 +1067,39 @@ export class Connection {
       bodyBytes: isHead ? 0 : bytes.length,
       time: Date.now(),
     });
+  }
+}
+
+/**
+ * Thrown into a handler that reads its request body after its response was
+ * done: the engine has discarded the rest (or the connection moved on to the
+ * next request), so the handler gets an error, never a cut-short body or
+ * another request's bytes. Read the body before answering.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BodyDiscardedError, exchangeRaw } from "../mod.ts";
+ *
+ * let late: Promise<unknown> = Promise.resolve();
+ * await exchangeRaw((req) => {
+ *   // Answered first, read later: too late.
+ *   late = new Promise((resolve) => setTimeout(resolve, 10))
+ *     .then(() => req.text()).catch((error) => error);
+ *   return new Response("accepted", { status: 202 });
+ * }, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+ * assert.ok(await late instanceof BodyDiscardedError);
+ * ```
+ */
+export class BodyDiscardedError extends Error {
+  /** Machine-readable reason. */
+  readonly code = "BODY_DISCARDED";
+  /** Creates the error; its message says to read the body first. */
+  constructor() {
+    super(
+      "Cannot read the request body: the response was already sent and the rest of the body discarded; read the body before answering",
+    );
+    this.name = "BodyDiscardedError";
   }
 }
 

@@ -81,6 +81,8 @@ function isAscii(text: string): boolean {
 // own, plus what framing needs to know about the rest.
 interface HeadStart {
   text: string;
+  /** The handler's own `Connection: close`. */
+  closeRequested: boolean;
   /** The handler's Content-Length when it is a valid one (RFC 9110 §8.6). */
   declaredLength: number | null;
   keepAlive: boolean;
@@ -99,6 +101,7 @@ function startHead(
       reasonPhrase(status) + "\r\n"
     : "HTTP/1.1 " + status + " " + statusText + "\r\n";
   let keepAlive = exchange.keepAlive;
+  let closeRequested = false;
   let declaredLength: number | null = null;
   let hasDate = false;
   // Headers has validated names and values (no CR, LF or NUL) already.
@@ -119,7 +122,10 @@ function startHead(
       case "keep-alive":
         continue;
       case "connection":
-        if (/(^|,)\s*close\s*(,|$)/i.test(value)) keepAlive = false;
+        if (/(^|,)\s*close\s*(,|$)/i.test(value)) {
+          keepAlive = false;
+          closeRequested = true;
+        }
         continue;
       case "date":
         hasDate = true;
@@ -127,7 +133,7 @@ function startHead(
     text += name + ": " + value + "\r\n";
   }
   if (!hasDate) text += "date: " + httpDateNow() + "\r\n";
-  return { text, declaredLength, keepAlive };
+  return { text, closeRequested, declaredLength, keepAlive };
 }
 
 // RFC 9110 §9.3.6: a 2xx to CONNECT starts a tunnel; it MUST NOT carry
@@ -236,7 +242,6 @@ async function writeStreamedResponse(
   const tunnel = isTunnel(head, status);
   const start = startHead(response, status, response.headers, false, exchange);
   let text = start.text;
-  let keepAlive = start.keepAlive;
   const declaredLength = start.declaredLength;
 
   let collected: Collected = {
@@ -256,6 +261,11 @@ async function writeStreamedResponse(
       collected = await collectAvailable(reader);
     }
   }
+  // Decided now, not before the body was collected: an echo of a body that
+  // waited for its 100 Continue has sent it (and maybe read the body) only
+  // since, and keeps the connection.
+  let keepAlive = start.keepAlive ||
+    (!start.closeRequested && exchange.keepAlive);
 
   let chunked = false;
   if (bodyForbidden) {

@@ -15,6 +15,7 @@
  */
 
 export * from "./serve.ts";
+export { BodyDiscardedError } from "./_connection.ts";
 export * from "./http_server.ts";
 export * from "./request_handler.ts";
 export * from "./simple_request_handler.ts";
