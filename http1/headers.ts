@@ -14,6 +14,9 @@ import {
 const asciiDecoder = new TextDecoder();
 // Before the section is decoded, values this short are built byte by byte.
 const SHORT_SLICE_CHARS = 8;
+// Sections longer than this hand out copies, not slices (see #slice): what a
+// kept value can pin stays under about 2 KiB.
+const PIN_SECTION_CHARS = 2048;
 
 /**
  * The header (or trailer) fields of one parsed message, in wire order, with
@@ -134,6 +137,13 @@ export class FieldList implements Iterable<[string, string]> {
       this.#text = asciiDecoder.decode(
         this.#bytes.subarray(this.#textBase, offsets[offsets.length - 1]!),
       );
+    }
+    // V8 keeps a section alive for any slice of it of 13 characters or
+    // more: from a large section, such values are decoded on their own, so
+    // a value the application keeps does not pin the whole head (an
+    // attacker could pad heads to inflate every value an app stores).
+    if (end - start >= 13 && this.#text.length > PIN_SECTION_CHARS) {
+      return decodeLatin1(this.#bytes, start, end);
     }
     return this.#text.slice(start - this.#textBase, end - this.#textBase);
   }

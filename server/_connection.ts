@@ -462,6 +462,15 @@ export class Connection {
         await this.#lingeringClose();
       }
       this.close();
+      // A Request the application keeps must not keep this connection's
+      // buffers: drop them (the output buffer goes back to the pool unless
+      // a write still uses it).
+      this.#bodyBuffer = null;
+      this.#parser.takeBuffered(); // and the parser's view of the last read
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      if (this.#flushing === null) this.#releaseOut();
+      else this.#out = null;
       this.#engine.connectionEnded(this);
     }
   }

@@ -134,7 +134,10 @@ export class Engine implements EngineState {
   startSweep(): void {
     if (this.#sweep !== undefined) return;
     this.#sweep = setInterval(() => this.#checkDeadlines(), 250);
-    if (!this.#ref) Deno.unrefTimer(this.#sweep as unknown as number);
+    // Never what keeps the process alive: open connections' reads (and
+    // serve_forever's accept) do, and with none, a script that ran
+    // handle_request() ends, as Python's does.
+    Deno.unrefTimer(this.#sweep as unknown as number);
   }
 
   async #acceptLoop(listener: Deno.Listener): Promise<void> {

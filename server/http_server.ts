@@ -43,10 +43,8 @@ export interface HTTPServerOptions {
 }
 
 const encoder = new TextEncoder();
-const STOP: unique symbol = Symbol("stop");
 const RETRY: unique symbol = Symbol("retry");
 const TIMEOUT: unique symbol = Symbol("timeout");
-const POLL: unique symbol = Symbol("poll");
 
 function writeStderr(text: string): void {
   const bytes = encoder.encode(text);
@@ -192,29 +190,50 @@ export class HTTPServer implements AsyncDisposable {
     if (this.#serving !== null) {
       throw new Error("Cannot serve_forever(): the server is already serving");
     }
-    const stopped = new Promise<typeof STOP>((resolve) => {
-      this.#stop = () => resolve(STOP);
-    });
+    // Each turn waits on promises of its own: racing one long-lived promise
+    // (the stop signal, an accept across poll ticks) would add a reaction
+    // to it per turn, each holding what that turn saw, for good.
+    let stopRequested = false;
+    let wake: (() => void) | null = null;
+    this.#stop = () => {
+      stopRequested = true;
+      wake?.();
+    };
+    let watched: Promise<Deno.Conn | null | typeof RETRY> | null = null;
+    let accepted: { value: Deno.Conn | null | typeof RETRY } | null = null;
     const pollMs = Math.max(1, Number(poll_interval) * 1000 || 0);
     const loop = async () => {
       for (;;) {
-        // `stopped` first: once shut down, a waiting connection stays queued.
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const polled = new Promise<typeof POLL>((resolve) => {
-          timer = setTimeout(() => resolve(POLL), pollMs);
-        });
-        let next;
-        try {
-          next = await Promise.race([stopped, this.#acceptNext(), polled]);
-        } finally {
-          clearTimeout(timer);
+        const accepting = this.#acceptNext();
+        if (accepting !== watched) {
+          // One reaction per accept, however many turns it spans.
+          watched = accepting;
+          accepted = null;
+          void accepting.then((value) => {
+            if (watched !== accepting) return;
+            accepted = { value };
+            wake?.();
+          });
         }
-        if (next === STOP) return;
-        if (next === POLL) {
+        if (accepted === null && !stopRequested) {
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            timer = setTimeout(resolve, pollMs);
+          });
+          clearTimeout(timer);
+          wake = null;
+        }
+        // Stop first: once shut down, a waiting connection stays queued.
+        if (stopRequested) return;
+        if (accepted === null) {
           // Python's select() timed out: the hook runs, the accept waits on.
           this.service_actions();
           continue;
         }
+        const next: Deno.Conn | null | typeof RETRY = accepted.value;
+        accepted = null;
+        watched = null;
         this.#accepting = null;
         if (next === null) return;
         if (next !== RETRY) await this.#handleConnection(next);
