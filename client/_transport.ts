@@ -111,6 +111,9 @@ export interface TransportOptions {
   readBufferBytes?: number | undefined;
 }
 
+// What a closed transport reads into: nothing.
+const CLOSED_BUFFER = new Uint8Array(0);
+
 /** A socket plus its response parser. */
 export class Transport {
   /** Unique per process, for traces. */
@@ -138,7 +141,7 @@ export class Transport {
   /** Called (once) just before the socket is next read; pipelined writes wait for it. */
   onBeforeRead: (() => void) | null = null;
 
-  readonly #buf: Uint8Array;
+  #buf: Uint8Array;
   // Output buffer reused by writeParts() while no write is using it (a new
   // ArrayBuffer per request costs more than encoding the head).
   #out: Uint8Array | null = null;
@@ -476,5 +479,11 @@ export class Transport {
     // A read still pending settles with an error once the socket closes;
     // nobody awaits it any more, so keep it from becoming unhandled.
     this.#pendingRead?.catch(() => {});
+    // A Response kept after its body was read holds this transport: not its
+    // buffers (the read buffer, bytes the parser kept, the trace tap).
+    this.#buf = CLOSED_BUFFER;
+    this.#out = null;
+    this.#tap = null;
+    this.parser.takeBuffered();
   }
 }

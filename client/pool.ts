@@ -124,6 +124,10 @@ interface Origin {
   waiters: (() => void)[];
   // The Host field value.
   host: string;
+  // Strings this origin was looked up by (#byString keys), to forget them.
+  aliases: string[];
+  // Requests inside #acquire for this origin (woken waiters included).
+  acquiring: number;
 }
 
 interface Attempt {
@@ -230,7 +234,9 @@ export class Pool {
       const state: Attempt = { reused: false, unanswered: false };
       try {
         return await this.#exchange(
-          target,
+          // Looked up again: a failed attempt may have left the origin
+          // with nothing, and so forgotten.
+          attempt === 0 ? target : this.#origin(origin),
           method,
           path,
           head,
@@ -293,13 +299,30 @@ export class Pool {
         dialing: 0,
         waiters: [],
         host: port === defaultPort ? h : `${h}:${port}`,
+        aliases: [],
+        acquiring: 0,
       };
       this.#origins.set(key, entry);
     }
     if (typeof origin === "string" && this.#byString.size < 1024) {
       this.#byString.set(origin, entry);
+      entry.aliases.push(origin);
     }
     return entry;
+  }
+
+  // An origin with no connection, dial or waiter left is dropped, as Go's
+  // Transport and undici's Agent do: a pool that met many origins (one per
+  // redirect, say) keeps nothing for them.
+  #forget(origin: Origin): void {
+    if (
+      origin.conns.length > 0 || origin.dialing > 0 || origin.acquiring > 0 ||
+      origin.waiters.length > 0 || this.#origins.get(origin.key) !== origin
+    ) return;
+    this.#origins.delete(origin.key);
+    for (const alias of origin.aliases) {
+      if (this.#byString.get(alias) === origin) this.#byString.delete(alias);
+    }
   }
 
   async #dial(
@@ -309,7 +332,10 @@ export class Pool {
   ): Promise<PoolConn> {
     const address = { hostname: origin.hostname, port: origin.port };
     const started = performance.now();
-    let conn: Deno.Conn = await dialTcp(address, timeoutMs);
+    let conn: Deno.Conn = await untilAborted(
+      dialTcp(address, timeoutMs),
+      signal,
+    );
     if (origin.tls) {
       const caCerts = this.#options.caCerts;
       const tls = await Deno.startTls(conn as Deno.TcpConn, {
@@ -408,6 +434,20 @@ export class Pool {
 
   // Finds or opens a connection for one request, already claimed.
   async #acquire(
+    origin: Origin,
+    pipelinable: boolean,
+    request: PoolRequest,
+  ): Promise<[PoolConn, boolean]> {
+    origin.acquiring++;
+    try {
+      return await this.#acquireNow(origin, pipelinable, request);
+    } finally {
+      origin.acquiring--;
+      this.#forget(origin);
+    }
+  }
+
+  async #acquireNow(
     origin: Origin,
     pipelinable: boolean,
     request: PoolRequest,
@@ -551,6 +591,17 @@ export class Pool {
     Deno.unrefTimer(conn.idleTimer as unknown as number);
   }
 
+  // A connection with nothing in flight: idle timer, idle read.
+  #becomeIdle(origin: Origin, conn: PoolConn): void {
+    if (this.#closed) return;
+    // Date.now(): performance.now() is a runtime call, once per request.
+    conn.idleSince = Date.now();
+    if (conn.idleTimer === undefined) {
+      this.#armIdle(origin, conn, this.#idleTimeoutMs);
+    }
+    conn.transport.watchIdle(() => this.#remove(origin, conn));
+  }
+
   #remove(origin: Origin, conn: PoolConn): void {
     clearTimeout(conn.idleTimer);
     conn.idleTimer = undefined;
@@ -558,6 +609,7 @@ export class Pool {
     const i = origin.conns.indexOf(conn);
     if (i !== -1) origin.conns.splice(i, 1);
     this.#wake(origin);
+    this.#forget(origin);
   }
 
   async #exchange(
@@ -582,6 +634,16 @@ export class Pool {
     const [conn, fresh] = now !== null
       ? [now, false]
       : await this.#acquire(origin, idempotent, request);
+    if (signal?.aborted) {
+      // Aborted while a connection was found or dialled: nothing was sent.
+      conn.inFlight--;
+      if (conn.inFlight === 0) {
+        conn.pipelinable = true;
+        this.#becomeIdle(origin, conn);
+      }
+      this.#wake(origin);
+      throw signal.reason;
+    }
     const transport = conn.transport;
     if (conn.inFlight > 1 || transport.exchanges > 0) state.reused = true;
     if (this.#depth > 1 && idempotent) this.#wake(origin);
@@ -643,14 +705,7 @@ export class Pool {
       }
       release();
       transport.exchanges++;
-      if (conn.inFlight === 0 && !this.#closed) {
-        // Date.now(): performance.now() is a runtime call, once per request.
-        conn.idleSince = Date.now();
-        if (conn.idleTimer === undefined) {
-          this.#armIdle(origin, conn, this.#idleTimeoutMs);
-        }
-        transport.watchIdle(() => this.#remove(origin, conn));
-      }
+      if (conn.inFlight === 0) this.#becomeIdle(origin, conn);
       this.#wake(origin);
     };
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -751,6 +806,37 @@ export class Pool {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+// The dial, unless the signal aborts first (then its socket, if it comes, is
+// closed): Deno.connect takes no signal.
+function untilAborted(
+  dialing: Promise<Deno.Conn>,
+  signal: AbortSignal | undefined,
+): Promise<Deno.Conn> {
+  if (signal === undefined) return dialing;
+  if (signal.aborted) {
+    dialing.then((conn) => conn.close(), () => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<Deno.Conn>((resolve, reject) => {
+    const onAbort = () => {
+      dialing.then((conn) => conn.close(), () => {});
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    dialing.then(
+      (conn) => {
+        signal.removeEventListener("abort", onAbort);
+        // Aborted already: onAbort closes it.
+        if (!signal.aborted) resolve(conn);
+      },
+      (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 // Resolves true when the read turn comes, false if the signal aborts first.
