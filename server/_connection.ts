@@ -135,6 +135,15 @@ export class Exchange {
   }
 
   /**
+   * Whether the engine ends the connection after this exchange for a
+   * reason of its own, whatever the request and face say: a shutdown under
+   * way, or the last of `maxRequestsPerConnection`.
+   */
+  get engineCloses(): boolean {
+    return this.#connection.engineCloses();
+  }
+
+  /**
    * Whether more of a declared request body is unread than the engine will
    * drain after the response. A response sent complete at that point (the
    * handler answered without reading the upload: a 401, a 413) ends the
@@ -165,6 +174,17 @@ export class Exchange {
    * `handle_expect_100()`): reading the body sends no `100 Continue` of the
    * engine's. Call {@linkcode Exchange.continueSent} when the face sends one.
    */
+  /**
+   * The face decides keep-alive from the request itself (Python's
+   * `close_connection`, which a handler may change): the client's
+   * `Connection` field and version no longer end the connection on their
+   * own. The engine's own reasons (limits, shutdown, a body it cannot
+   * drain) still do; `closeAfter` says the face's choice.
+   */
+  ownKeepAlive(): void {
+    this.#connection.ownKeepAlive();
+  }
+
   ownContinue(): void {
     this.#connection.ownContinue();
   }
@@ -257,6 +277,7 @@ export class Connection {
   #bodyFill: Promise<boolean> | null = null;
   #continueSent = false;
   #continueOwnedByFace = false;
+  #keepAliveOwnedByFace = false;
   #responseStarted = false;
   #bodyError: ProtocolError | null = null;
   // Peer-gone watching for the current exchange (see Exchange.watchPeerGone).
@@ -297,10 +318,17 @@ export class Connection {
     return this.#bodyError;
   }
 
+  engineCloses(): boolean {
+    const max = this.limits.maxRequestsPerConnection;
+    return this.#engine.shuttingDown || (max !== 0 && this.#requests >= max);
+  }
+
   mayKeepAlive(): boolean {
     const max = this.limits.maxRequestsPerConnection;
     const head = this.#head;
-    return head !== null && head.keepAlive && !this.#engine.shuttingDown &&
+    return head !== null &&
+      (head.keepAlive || this.#keepAliveOwnedByFace) &&
+      !this.#engine.shuttingDown &&
       (max === 0 || this.#requests < max) && this.#bodyError === null &&
       // RFC 9110 §10.1.1: a final response sent before the client got its
       // 100 Continue ends the exchange; the body it may still send cannot be
@@ -534,10 +562,15 @@ export class Connection {
     return !this.#bodyDone || this.#parser.bufferedBytes > 0 ? LINGER : CLOSE;
   }
 
-  // A request without a body: take the parser's end event now (no I/O).
+  // A request without a body, or whose declared length the face has read
+  // to the last byte without asking again: take the parser's end event now
+  // (no I/O), so the body counts as read.
   #takeEmptyBodyEnd(): void {
+    const framing = this.#head?.framing;
     if (
-      !this.#bodyDone && this.#head?.framing.kind === "none" &&
+      !this.#bodyDone && framing !== undefined &&
+      (framing.kind === "none" ||
+        (framing.kind === "length" && this.#bodyBytes === framing.length)) &&
       this.#parser.next().kind === "end"
     ) {
       this.#bodyDone = true;
@@ -736,7 +769,12 @@ export class Connection {
     this.#bodyBytes = 0;
     this.#continueSent = false;
     this.#continueOwnedByFace = false;
+    this.#keepAliveOwnedByFace = false;
     this.#bodyError = null;
+  }
+
+  ownKeepAlive(): void {
+    this.#keepAliveOwnedByFace = true;
   }
 
   ownContinue(): void {

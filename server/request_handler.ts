@@ -213,6 +213,8 @@ export class BaseHTTPRequestHandler {
   readonly #wfile: WFile;
   #headersBuffer: string[] = [];
   #interim = false;
+  // The handler sent a Connection field of its own: its word stands.
+  #sentConnection = false;
 
   /**
    * Made by the server for each request; subclasses rarely call it.
@@ -232,6 +234,8 @@ export class BaseHTTPRequestHandler {
     // Expect: 100-continue is Python's to answer (parse_request and
     // handle_expect_100), never the engine's on its own.
     request.exchange.ownContinue();
+    // So is keep-alive: close_connection, which the handler may change.
+    request.exchange.ownKeepAlive();
     this.rfile = new RFile(request.exchange);
     this.#wfile = new WFile(request.exchange);
     this.wfile = this.#wfile;
@@ -404,6 +408,7 @@ export class BaseHTTPRequestHandler {
       version: this.protocol_version as HttpVersion,
     });
     this.#interim = code < 200;
+    this.#sentConnection = false;
     this.#headersBuffer.push(line);
   }
 
@@ -420,6 +425,7 @@ export class BaseHTTPRequestHandler {
     assertValidField(keyword, text);
     this.#headersBuffer.push(`${keyword}: ${text}\r\n`);
     if (keyword.toLowerCase() === "connection") {
+      this.#sentConnection = true;
       const lower = text.toLowerCase();
       if (lower === "close") this.close_connection = true;
       else if (lower === "keep-alive") this.close_connection = false;
@@ -437,8 +443,8 @@ export class BaseHTTPRequestHandler {
   end_headers(): void {
     const exchange = this.request.exchange;
     if (
-      !this.#interim && !this.close_connection &&
-      (!exchange.keepAlive || exchange.unreadBodyOverDrainLimit)
+      !this.#interim && !this.close_connection && !this.#sentConnection &&
+      (exchange.engineCloses || exchange.unreadBodyOverDrainLimit)
     ) {
       this.#headersBuffer.push("Connection: close\r\n");
       this.close_connection = true;
