@@ -806,6 +806,18 @@ export class HTTPConnection {
     }
     const sent = this.#sent;
     const transport = this.#transport;
+    if (
+      this.#state === "Request-sent" && sent !== null && transport === null &&
+      !this.#awaitingResponse
+    ) {
+      // The socket the request went out on was dropped since (a response
+      // read before this one failed): as CPython, the connection closes
+      // (back to Idle, so the next request reconnects) and this one fails.
+      this.close();
+      throw new RemoteDisconnected(
+        `Remote end ${this.host}:${this.port} closed the connection before the response to ${sent.method} could be read`,
+      );
+    }
     // A second call while the first waits for the head (Python's blocks, so
     // cannot overlap) would read the first response's body as a head.
     if (
@@ -837,6 +849,9 @@ export class HTTPConnection {
       // The server closed the idle keep-alive connection: send it again, once.
       sent.retried = true;
       this.#transport = null;
+      // What the failed attempt saw (a 103 before the close) is not this
+      // response's.
+      this.#interim = [];
       try {
         await this.#transmit(sent);
         response = this.#makeResponse(this.#transport!);

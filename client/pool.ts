@@ -221,7 +221,7 @@ export class Pool {
     const path = request.path ?? "/";
     const prepared = prepareBody(request.body, 64 * 1024);
     const body = prepared instanceof Promise ? await prepared : prepared;
-    const [head, chunked, framed] = buildHead(
+    const [head, chunked, framed, closes] = buildHead(
       target,
       method,
       path,
@@ -230,6 +230,10 @@ export class Pool {
     );
     const replayable = body.stream === null;
     const idempotent = IDEMPOTENT_METHODS.has(method) && replayable;
+    // RFC 9112 §9.6: after a request that says Connection: close, the
+    // client sends nothing more on that connection: it is not pipelined
+    // behind, nor reused.
+    const pipelinable = idempotent && !closes;
     for (let attempt = 0;; attempt++) {
       const state: Attempt = { reused: false, unanswered: false };
       try {
@@ -242,7 +246,8 @@ export class Pool {
           head,
           framed,
           chunked,
-          idempotent,
+          pipelinable,
+          closes,
           request,
           state,
           attempt > 0,
@@ -619,7 +624,8 @@ export class Pool {
     head: string,
     body: PreparedBody,
     chunked: boolean,
-    idempotent: boolean,
+    pipelinable: boolean,
+    closes: boolean,
     request: PoolRequest,
     state: Attempt,
     retry: boolean,
@@ -630,10 +636,10 @@ export class Pool {
       throw new HTTPException("Cannot send a request: the pool is closed");
     }
     // Most requests find a connection without waiting: no await then.
-    const now = this.#claimNow(origin, idempotent);
+    const now = this.#claimNow(origin, pipelinable);
     const [conn, fresh] = now !== null
       ? [now, false]
-      : await this.#acquire(origin, idempotent, request);
+      : await this.#acquire(origin, pipelinable, request);
     if (signal?.aborted) {
       // Aborted while a connection was found or dialled: nothing was sent.
       conn.inFlight--;
@@ -646,7 +652,7 @@ export class Pool {
     }
     const transport = conn.transport;
     if (conn.inFlight > 1 || transport.exchanges > 0) state.reused = true;
-    if (this.#depth > 1 && idempotent) this.#wake(origin);
+    if (this.#depth > 1 && pipelinable) this.#wake(origin);
 
     const exchange: TraceExchange | null = this.#options.trace?.start(
       method,
@@ -686,7 +692,12 @@ export class Pool {
 
     let settled = false;
     const onAbort = () => {
-      this.#remove(origin, conn);
+      // Our response is being read: the connection cannot carry on.
+      if (holdsTurn) this.#remove(origin, conn);
+      // Still waiting behind another caller's response: that one is read
+      // in full first; the connection takes nothing new and closes when
+      // our turn comes (see below).
+      else conn.closing = true;
     };
     // ended: the response was read to its end (else it failed or was dropped).
     const settle = (ended: boolean, keepAlive: boolean) => {
@@ -756,11 +767,18 @@ export class Pool {
       // may never happen while its caller holds it unread.
       const came = await untilTurnOrAbort(turn, signal);
       if (came) holdsTurn = true;
-      else {
-        const i = conn.readQueue.indexOf(takeTurn!);
-        if (i !== -1) conn.readQueue.splice(i, 1);
-        else holdsTurn = true; // the turn came at the same moment
-      }
+      else if (conn.readQueue.includes(takeTurn!)) {
+        // Aborted before our turn: the caller hears now, and the socket,
+        // whose next response would be ours, is closed when the turn comes,
+        // after the responses ahead (other callers') were read.
+        exchange?.fail(signal!.reason);
+        conn.closing = true;
+        void turn.then(() => {
+          holdsTurn = true;
+          settle(false, false);
+        });
+        throw signal!.reason;
+      } else holdsTurn = true; // the turn came at the same moment
       if (signal?.aborted) {
         exchange?.fail(signal.reason);
         settle(false, false);
@@ -771,7 +789,7 @@ export class Pool {
       transport,
       method,
       readTimeoutMs: request.bodyTimeoutMs ?? this.#options.bodyTimeoutMs,
-      onEnd: (keepAlive) => settle(true, keepAlive),
+      onEnd: (keepAlive) => settle(true, keepAlive && !closes),
       onAbandon: () => settle(false, false),
       trace: exchange,
       debug: null,
@@ -868,9 +886,9 @@ function buildHead(
   path: string,
   request: PoolRequest,
   body: PreparedBody,
-): [string, boolean, PreparedBody] {
+): [string, boolean, PreparedBody, boolean] {
   const fields: [string, string][] = [];
-  let host = false, length = false, te = false, type = false;
+  let host = false, length = false, te = false, type = false, closes = false;
   let declared = "";
   let coding = "";
   const add = (name: string, value: string) => {
@@ -889,6 +907,9 @@ function buildHead(
       te = true;
       coding = value;
     } else if (lower === "content-type") type = true;
+    else if (lower === "connection" && /(^|,)\s*close\s*(,|$)/i.test(value)) {
+      closes = true;
+    }
     fields.push([name, value]);
   };
   const headers = request.headers;
@@ -942,5 +963,5 @@ function buildHead(
       fields.push(["Content-Length", "0"]);
     }
   }
-  return [requestHeadText(method, path, fields), chunked, body];
+  return [requestHeadText(method, path, fields), chunked, body, closes];
 }
