@@ -170,11 +170,6 @@ export class Exchange {
   }
 
   /**
-   * The face answers `Expect: 100-continue` itself (Python's
-   * `handle_expect_100()`): reading the body sends no `100 Continue` of the
-   * engine's. Call {@linkcode Exchange.continueSent} when the face sends one.
-   */
-  /**
    * The face decides keep-alive from the request itself (Python's
    * `close_connection`, which a handler may change): the client's
    * `Connection` field and version no longer end the connection on their
@@ -185,6 +180,11 @@ export class Exchange {
     this.#connection.ownKeepAlive();
   }
 
+  /**
+   * The face answers `Expect: 100-continue` itself (Python's
+   * `handle_expect_100()`): reading the body sends no `100 Continue` of the
+   * engine's. Call {@linkcode Exchange.continueSent} when the face sends one.
+   */
   ownContinue(): void {
     this.#connection.ownContinue();
   }
@@ -324,12 +324,10 @@ export class Connection {
   }
 
   mayKeepAlive(): boolean {
-    const max = this.limits.maxRequestsPerConnection;
     const head = this.#head;
     return head !== null &&
       (head.keepAlive || this.#keepAliveOwnedByFace) &&
-      !this.#engine.shuttingDown &&
-      (max === 0 || this.#requests < max) && this.#bodyError === null &&
+      !this.engineCloses() && this.#bodyError === null &&
       // RFC 9110 §10.1.1: a final response sent before the client got its
       // 100 Continue ends the exchange; the body it may still send cannot be
       // told from the next request, so say the connection closes.
