@@ -406,6 +406,15 @@ export function webDispatch(
           "Cannot switch protocols with Deno.upgradeWebSocket under h1's serve(): use the onUpgrade option, which hands over the socket",
         );
       }
+      if (response.status < 200) {
+        // Response.error() (status 0) is a network error, not an answer:
+        // a 500 through onError, as Deno.serve does.
+        throw new TypeError(
+          `Handler returned a Response with status ${response.status} (${
+            response.type === "error" ? "Response.error()" : "interim"
+          }), which cannot be sent as a final response`,
+        );
+      }
     } catch (error) {
       if (exchange.bodyError !== null) {
         // The request body broke (too large, timed out, malformed): the
@@ -458,9 +467,11 @@ export function webDispatch(
     } catch (error) {
       return respondLater(exchange, head, info, started, error, true);
     }
+    // Statuses below 200 (Response.error()'s 0, a 101) are not the
+    // handler's to send: respondLater turns them into errors.
     if (
       returned instanceof Response && !returned.bodyUsed &&
-      returned.status !== 101
+      returned.status >= 200
     ) {
       return respond(exchange, head, info, started, returned);
     }
