@@ -18,6 +18,7 @@ import { encodeLatin1, requestHeadText } from "./_head.ts";
 import type { Limits } from "../http1/limits.ts";
 import { ConnectionResetError } from "../net/errors.ts";
 import { contentLengthValue } from "../http1/framing.ts";
+import { splitTokens } from "../http1/headers.ts";
 import { dialTcp, handshakeWithin, Transport } from "./_transport.ts";
 import {
   IDEMPOTENT_METHODS,
@@ -907,7 +908,7 @@ function buildHead(
       te = true;
       coding = value;
     } else if (lower === "content-type") type = true;
-    else if (lower === "connection" && /(^|,)\s*close\s*(,|$)/i.test(value)) {
+    else if (lower === "connection" && splitTokens(value).includes("close")) {
       closes = true;
     }
     fields.push([name, value]);

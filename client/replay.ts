@@ -10,6 +10,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { encodeChunk, encodeLastChunk } from "../http1/chunked.ts";
 import { connectTcp } from "../net/tcp.ts";
 import { Transport } from "./_transport.ts";
 import { HTTPResponse } from "./http_response.ts";
@@ -150,13 +151,13 @@ export async function replayTrace(
           if (chunked) body = chunkFramed(body);
         } else if ((record.request.bodyBytes ?? 0) > 0) {
           body = chunked
-            ? bytesOf("0\r\n\r\n")
+            ? encodeLastChunk()
             : new Uint8Array(record.request.bodyBytes!);
           result.note = chunked
             ? "body not in the trace: sent an empty chunked body"
             : `body not in the trace: sent ${record.request.bodyBytes} zero bytes`;
         } else if (chunked) {
-          body = bytesOf("0\r\n\r\n");
+          body = encodeLastChunk();
         }
         const out = new Uint8Array(head.length + body.length);
         out.set(head);
@@ -195,13 +196,11 @@ export async function replayTrace(
 
 // A whole body as one chunk and the last chunk (RFC 9112 §7.1).
 function chunkFramed(body: Uint8Array): Uint8Array {
-  if (body.length === 0) return bytesOf("0\r\n\r\n");
-  const size = bytesOf(`${body.length.toString(16)}\r\n`);
-  const end = bytesOf("\r\n0\r\n\r\n");
-  const out = new Uint8Array(size.length + body.length + end.length);
-  out.set(size);
-  out.set(body, size.length);
-  out.set(end, size.length + body.length);
+  const chunk = encodeChunk(body); // empty for an empty body
+  const last = encodeLastChunk();
+  const out = new Uint8Array(chunk.length + last.length);
+  out.set(chunk);
+  out.set(last, chunk.length);
   return out;
 }
 

@@ -51,14 +51,7 @@ export class Engine implements EngineState {
     this.limits = resolveServerLimits(options.limits);
     this.#dispatch = dispatch;
     const sink = options.onInternalError;
-    this.#onInternalError = sink === undefined ? () => {} : (error) => {
-      try {
-        sink(error);
-      } catch {
-        // An error hook that throws has nowhere left to report to; dropped
-        // rather than left to end the process as an unhandled rejection.
-      }
-    };
+    this.#onInternalError = sink === undefined ? () => {} : guardSink(sink);
     this.#onCannedResponse = options.onCannedResponse;
     this.#finished = new Promise((resolve) => this.#resolveFinished = resolve);
   }
@@ -225,6 +218,21 @@ export class Engine implements EngineState {
     }
     for (const connection of this.#connections) connection.conn.unref();
   }
+}
+
+/**
+ * The error hook, made safe to call: a hook that throws has nowhere left to
+ * report to, so its error is dropped rather than left to end the process as
+ * an unhandled rejection.
+ */
+export function guardSink(sink: ErrorSink): ErrorSink {
+  return (error) => {
+    try {
+      sink(error);
+    } catch {
+      // Dropped; see above.
+    }
+  };
 }
 
 /** Errors that only mean the peer went away. */

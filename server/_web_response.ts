@@ -2,6 +2,7 @@
 
 import { encodeChunkHeader } from "../http1/chunked.ts";
 import { contentLengthValue } from "../http1/framing.ts";
+import { splitTokens } from "../http1/headers.ts";
 import type { RequestHead } from "../http1/events.ts";
 import { assertValidField } from "../http1/serializer.ts";
 import { reasonPhrase } from "../http1/status.ts";
@@ -122,7 +123,7 @@ function startHead(
       case "keep-alive":
         continue;
       case "connection":
-        if (/(^|,)\s*close\s*(,|$)/i.test(value)) {
+        if (splitTokens(value).includes("close")) {
           keepAlive = false;
           closeRequested = true;
         }

@@ -15,6 +15,7 @@
  */
 
 import { errorResponse } from "./body.ts";
+import type { ErrorHandler } from "./router.ts";
 
 /** Path parameters captured by a route pattern, already percent-decoded. */
 export type Params = Record<string, string>;
@@ -112,15 +113,6 @@ export type ComposedMiddleware<S extends object = Record<string, unknown>> = (
 ) => Promise<Response>;
 
 /**
- * Turns an error thrown inside a chain into the response for it (a router's
- * `onError`).
- */
-export type ChainErrorHandler<S extends object = Record<string, unknown>> = (
-  err: unknown,
-  ctx: Context<S>,
-) => Response | Promise<Response>;
-
-/**
  * Folds middleware into one, outermost first.
  *
  * With `onError`, an error is turned into a response where it is thrown, as
@@ -154,7 +146,7 @@ export type ChainErrorHandler<S extends object = Record<string, unknown>> = (
  */
 export function compose<S extends object>(
   middleware: readonly Middleware<S>[],
-  onError?: ChainErrorHandler<S>,
+  onError?: ErrorHandler<S>,
 ): ComposedMiddleware<S> {
   const layers = [...middleware];
   // Runs one layer (or the end of the chain), answering its error in place.

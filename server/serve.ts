@@ -13,7 +13,7 @@ import type {
 } from "./_connection.ts";
 
 export type { TakenOverConnection } from "./_connection.ts";
-import { Engine, type EngineOptions } from "./_engine.ts";
+import { Engine, type EngineOptions, guardSink } from "./_engine.ts";
 import {
   reusePortAvailable,
   ReusePortUnavailableError,
@@ -609,20 +609,6 @@ async function runUpgrade(
     }
     onInternalError(error);
   }
-}
-
-// An error hook that throws has nowhere left to report to: its error is
-// dropped rather than left to end the process as an unhandled rejection.
-function guardSink(
-  sink: (error: unknown) => void,
-): (error: unknown) => void {
-  return (error) => {
-    try {
-      sink(error);
-    } catch {
-      // Dropped; see above.
-    }
-  };
 }
 
 function defaultOnUpgradeError(error: unknown): void {
