@@ -239,6 +239,16 @@ export abstract class MessageParser<Head> {
     return rest;
   }
 
+  /**
+   * Frees the working memory kept from the last head (its field offsets),
+   * for a parser that may wait a long time for the next one: an idle
+   * keep-alive connection. The next head allocates it again. A head in
+   * progress keeps it.
+   */
+  releaseScratch(): void {
+    if (this.#scanFrom === 0) this.#fieldOffsets.length = 0;
+  }
+
   /** Continues parsing HTTP after a pause (e.g. an Upgrade the server declined). */
   resume(): void {
     if (this.#state === "paused") this.#state = "head";

@@ -50,9 +50,33 @@ const DETACHED = 3;
 type Next = typeof KEEP | typeof CLOSE | typeof LINGER | typeof DETACHED;
 // Output buffers of connections that are between requests, for reuse.
 const outBufferPool: Uint8Array[] = [];
+// The fewest buffers the pool held since the last trim: that many sat
+// unused for the whole interval.
+let outBufferPoolLowWater = 0;
+let outBufferPoolTrimmedAt = 0;
+const OUT_BUFFER_TRIM_MS = 1000;
 
 function takeOutBuffer(): Uint8Array {
-  return outBufferPool.pop() ?? new Uint8Array(OUT_BUFFER_BYTES);
+  const out = outBufferPool.pop();
+  if (out === undefined) return new Uint8Array(OUT_BUFFER_BYTES);
+  if (outBufferPool.length < outBufferPoolLowWater) {
+    outBufferPoolLowWater = outBufferPool.length;
+  }
+  return out;
+}
+
+/**
+ * Frees the pooled output buffers no response needed since the last call.
+ * A burst of many connections answered at once fills the pool (500 at
+ * once leave 8 MiB); the engines' deadline sweeps call this, and once a
+ * second the pool shrinks back to what the steady load uses.
+ */
+export function trimOutBufferPool(now: number): void {
+  // Several servers in one process each sweep; the pool is shared.
+  if (now - outBufferPoolTrimmedAt < OUT_BUFFER_TRIM_MS) return;
+  outBufferPoolTrimmedAt = now;
+  outBufferPool.length -= outBufferPoolLowWater;
+  outBufferPoolLowWater = outBufferPool.length;
 }
 
 /** What a handler face does with one request. */
@@ -405,6 +429,8 @@ export class Connection {
 
   /** Called by the engine's sweep: enforce the current deadline. */
   checkDeadline(now: number): void {
+    // Waiting with nothing buffered: what the last head needed can go.
+    if (this.#idle) this.#parser.releaseScratch();
     if (this.#deadlineKind === null || now < this.#deadline) return;
     const kind = this.#deadlineKind;
     this.#deadlineKind = null;
@@ -460,11 +486,64 @@ export class Connection {
         if (this.#pendingBytes >= FLUSH_AT_BYTES || this.#flushing !== null) {
           await this.flush();
         }
-        // Both steps answer synchronously when they can (a pipelined head
-        // already buffered, a handler that answered at once): every await
-        // costs a promise and a microtask turn per request.
-        const read = this.#readHead();
-        if (read !== true && (read === false || !await read)) break;
+        // The next head: parsed from what is buffered (a pipelined one) or
+        // read here. Both this and the exchange answer synchronously when
+        // they can (every await costs a promise and a microtask turn per
+        // request), and the socket is read in this frame, not a helper's:
+        // an idle connection holds one async frame of ours, not two.
+        let got = this.#headFromBuffer();
+        if (got === null) {
+          // The idle (or first-head) deadline is armed once per head, not
+          // per read: reads that bring only the empty lines the parser
+          // skips (RFC 9112 §2.2) must not keep a connection alive for ever.
+          let armed = false;
+          // Part of the head came: the headers deadline is set.
+          let begun = false;
+          const parser = this.#parser;
+          while (got === null) {
+            if (this.#pendingBytes > 0) {
+              await this.flush();
+              // A peer-gone watch may have brought a head while we flushed.
+              got = this.#headFromBuffer();
+              if (got !== null) break;
+            }
+            if (parser.bufferedBytes === 0) {
+              if (this.#engine.shuttingDown) break;
+              if (!armed) {
+                armed = true;
+                this.#armIdleDeadline();
+              }
+            } else if (!begun) {
+              begun = true;
+              this.#headBegun();
+            }
+            if (this.#readAhead !== null) {
+              // A peer-gone watch is reading already; take what it brings.
+              if (!await this.#readAhead) break;
+            } else {
+              const buffer = this.#burst
+                ? new Uint8Array(BURST_BUFFER_BYTES)
+                : this.#headBuffer;
+              let n: number | null;
+              try {
+                n = await this.conn.read(buffer);
+              } catch (error) {
+                this.#readFailed(error);
+                break;
+              }
+              if (!this.#accept(buffer, n)) break;
+            }
+            got = this.#headFromBuffer();
+            // Part of a head came: it must be complete within the headers
+            // timeout. (A head that came whole needs no deadline, nor a
+            // clock read, before it is handled.)
+            if (got === null && !begun && parser.bufferedBytes > 0) {
+              begun = true;
+              this.#headBegun();
+            }
+          }
+        }
+        if (!got) break;
         let next = this.#exchangeOnce();
         if (typeof next !== "number") next = await next;
         if (next === DETACHED) return;
@@ -633,12 +712,6 @@ export class Connection {
     return null;
   }
 
-  // The next request head: true once it is parsed, false when the
-  // connection ends. Synchronous when one is already buffered (pipelining).
-  #readHead(): boolean | Promise<boolean> {
-    return this.#headFromBuffer() ?? this.#readHeadFromSocket();
-  }
-
   // A parsed head (true), the end of the connection (false), or null when
   // the parser needs more bytes.
   #headFromBuffer(): boolean | null {
@@ -665,68 +738,21 @@ export class Connection {
     }
   }
 
-  // Reads until a head is parsed; the parser needs bytes on entry. The idle
-  // (or first-head) deadline is armed once per head, not per read: reads
-  // that bring only the empty lines the parser skips (RFC 9112 §2.2) must
-  // not keep a connection alive for ever.
-  async #readHeadFromSocket(): Promise<boolean> {
-    const parser = this.#parser;
-    let waitingSince = false;
-    let armed = false;
-    for (;;) {
-      if (this.#pendingBytes > 0) {
-        await this.flush();
-        // A peer-gone watch may have brought a head while we flushed.
-        const got = this.#headFromBuffer();
-        if (got !== null) return got;
-      }
-      if (this.#engine.shuttingDown && parser.bufferedBytes === 0) return false;
-      if (parser.bufferedBytes === 0) {
-        if (!armed) {
-          armed = true;
-          this.#releaseOut();
-          this.#idle = true;
-          this.#setDeadline(
-            this.#requests === 0 ? "head" : "idle",
-            this.#requests === 0
-              ? this.limits.headersTimeoutMs
-              : this.limits.keepAliveTimeoutMs,
-          );
-        }
-      } else if (!waitingSince) {
-        waitingSince = true;
-        this.#idle = false;
-        this.#setDeadline("head", this.limits.headersTimeoutMs);
-      }
-      if (this.#readAhead !== null) {
-        // A peer-gone watch is reading already; take what it brings.
-        if (!await this.#readAhead) return false;
-      } else {
-        const buffer = this.#burst
-          ? new Uint8Array(BURST_BUFFER_BYTES)
-          : this.#headBuffer;
-        // The read is awaited here, not in #fill: one async frame less per
-        // idle connection.
-        let n: number | null;
-        try {
-          n = await this.conn.read(buffer);
-        } catch (error) {
-          this.#readFailed(error);
-          return false;
-        }
-        if (!this.#accept(buffer, n)) return false;
-      }
-      const got = this.#headFromBuffer();
-      if (got !== null) return got;
-      // Part of a head came: it must be complete within the headers
-      // timeout. (A head that came whole needs no deadline, nor a clock
-      // read, before it is handled.)
-      if (parser.bufferedBytes > 0 && !waitingSince) {
-        waitingSince = true;
-        this.#idle = false;
-        this.#setDeadline("head", this.limits.headersTimeoutMs);
-      }
-    }
+  // Waiting for the next head with nothing buffered.
+  #armIdleDeadline(): void {
+    this.#releaseOut();
+    this.#idle = true;
+    const first = this.#requests === 0;
+    this.#setDeadline(
+      first ? "head" : "idle",
+      first ? this.limits.headersTimeoutMs : this.limits.keepAliveTimeoutMs,
+    );
+  }
+
+  // The first bytes of a head are in: the headers timeout starts.
+  #headBegun(): void {
+    this.#idle = false;
+    this.#setDeadline("head", this.limits.headersTimeoutMs);
   }
 
   // Reads once into `buffer` and feeds the parser; false when the socket is gone.

@@ -16,6 +16,7 @@ import {
   Connection,
   type Dispatch,
   type EngineState,
+  trimOutBufferPool,
 } from "./_connection.ts";
 import { resolveServerLimits, type ServerLimits } from "./options.ts";
 
@@ -165,6 +166,7 @@ export class Engine implements EngineState {
   #checkDeadlines(): void {
     const now = Date.now();
     for (const connection of this.#connections) connection.checkDeadline(now);
+    trimOutBufferPool(now);
   }
 
   /**
