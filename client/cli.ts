@@ -43,6 +43,8 @@ import { Pool } from "./pool.ts";
 import { request, responseOf } from "./request.ts";
 import { Trace, type TraceRecord } from "./trace.ts";
 import type { ByteWriter } from "./_sink.ts";
+import type { HTTPResponse } from "./http_response.ts";
+import { encodeLatin1 } from "../http1/serializer.ts";
 
 /**
  * Exit codes of the CLI, by failure class (curl's numbers).
@@ -135,6 +137,19 @@ Exit codes: 0 ok, 2 usage, 3 URL, 6 DNS, 7 connect, 8 bad reply, 18 partial,
 reply, 56 reset, 1 other.`;
 
 const encoder = new TextEncoder();
+// Sent unless -H replaces or removes them, as curl's; the version is
+// deno.json's (a test keeps the two equal).
+const DEFAULT_HEADERS: readonly [string, string][] = [
+  ["User-Agent", "h1/0.1.0"],
+  ["Accept", "*/*"],
+];
+
+// Bytes as text of one character each (how h1 holds field values).
+function latin1Text(bytes: Uint8Array): string {
+  let text = "";
+  for (const b of bytes) text += String.fromCharCode(b);
+  return text;
+}
 
 async function writeAllTo(
   writer: ByteWriter,
@@ -258,18 +273,31 @@ export async function main(
     return EXIT_CODES.usage;
   }
 
-  const headers: [string, string][] = [];
+  // curl's defaults first, then the caller's fields. "Name:" with nothing
+  // after the colon removes a default (as in curl; Host stays, since
+  // RFC 9112 §3.2 says an HTTP/1.1 request MUST carry it), and a field of
+  // the caller's replaces one.
+  const custom: [string, string][] = [];
+  const removed = new Set<string>();
   for (const header of values.header ?? []) {
     const colon = header.indexOf(":");
     if (colon <= 0) {
       await say(`Cannot use header "${header}": expected "Name: value"`);
       return EXIT_CODES.usage;
     }
-    headers.push([
-      header.slice(0, colon).trim(),
-      header.slice(colon + 1).trim(),
-    ]);
+    const name = header.slice(0, colon).trim();
+    const value = header.slice(colon + 1).trim();
+    if (value === "") removed.add(name.toLowerCase());
+    // The argument's text goes out as its UTF-8 bytes, as curl sends argv.
+    else custom.push([name, latin1Text(encoder.encode(value))]);
   }
+  const given = new Set(custom.map(([name]) => name.toLowerCase()));
+  const wanted = (name: string) =>
+    !removed.has(name.toLowerCase()) && !given.has(name.toLowerCase());
+  const headers: [string, string][] = [
+    ...DEFAULT_HEADERS.filter(([name]) => wanted(name)),
+    ...custom,
+  ];
   let body: Uint8Array | null = null;
   if (values.data !== undefined) {
     const parts: Uint8Array[] = [];
@@ -290,7 +318,7 @@ export async function main(
       } else parts.push(encoder.encode(item));
     }
     body = joinWithAmpersand(parts);
-    if (!headers.some(([n]) => n.toLowerCase() === "content-type")) {
+    if (wanted("Content-Type")) {
       headers.push(["Content-Type", "application/x-www-form-urlencoded"]);
     }
   }
@@ -351,7 +379,43 @@ export async function main(
       );
     }
   };
-  let output: Deno.FsFile | null = null;
+  // Set by openTarget(), which the compiler does not see run.
+  let output = null as Deno.FsFile | null;
+  // Where the body (and with -i/-I the heads) goes: -o FILE, else stdout
+  // (also for "-o -"). The file is made once the transfer succeeds, even
+  // for a response with no body, as curl does.
+  const toFile = values.output !== undefined && values.output !== "-";
+  const openTarget = async (): Promise<ByteWriter> => {
+    if (!toFile || output !== null) return output ?? io.stdout;
+    output = await Deno.open(values.output!, {
+      write: true,
+      create: true,
+      truncate: true,
+    });
+    return output;
+  };
+  // With -i/-I: the heads to print, the redirects' (-L) and their 1xx
+  // included, in the order they came.
+  let heads = "";
+  const addHead = (response: HTTPResponse) => {
+    const version = response.version === 10 ? "1.0" : "1.1";
+    for (const interim of response.informational) {
+      heads += `HTTP/${version} ${interim.status} ${interim.reason}\r\n`;
+      for (const [name, value] of interim.headers) {
+        heads += `${name}: ${value}\r\n`;
+      }
+      heads += "\r\n";
+    }
+    heads += `HTTP/${version} ${response.status} ${response.reason}\r\n`;
+    for (const [name, value] of response.getheaders()) {
+      heads += `${name}: ${value}\r\n`;
+    }
+    heads += "\r\n";
+  };
+  // Field values are Latin-1 text, a character per byte received.
+  const printHeads = (target: ByteWriter) =>
+    writeAllTo(target, encodeLatin1(heads));
+  const include = values.include || values.head;
   try {
     const response = await request(positionals[0]!, {
       method,
@@ -360,47 +424,41 @@ export async function main(
       pool,
       redirect: values.location ? "follow" : "manual",
       ...(maxRedirs === undefined ? {} : { maxRedirects: maxRedirs }),
-      ...(timeout === undefined
+      // As curl's -m 0, a time limit of 0 is none.
+      ...(timeout === undefined || timeout === 0
         ? {}
         : { signal: AbortSignal.timeout(timeout * 1000) }),
       ...(connectTimeout === undefined
         ? {}
         : { connectTimeoutMs: connectTimeout * 1000 }),
+      // -i -L prints every hop's head, as curl does.
+      ...(include ? { onRedirect: addHead } : {}),
     });
-    if (values.include || values.head) {
-      const raw = responseOf(response);
-      let head = `HTTP/${
-        raw?.version === 10 ? "1.0" : "1.1"
-      } ${response.status} ${response.statusText}\r\n`;
-      for (const [name, value] of raw?.getheaders() ?? response.headers) {
-        head += `${name}: ${value}\r\n`;
-      }
-      await writeAllTo(io.stdout, encoder.encode(head + "\r\n"));
-    }
     if (values.fail && response.status >= 400) {
+      if (include) {
+        addHead(responseOf(response)!);
+        await printHeads(io.stdout);
+      }
       await response.body?.cancel();
       await flushVerbose();
       await say(`The requested URL returned error: ${response.status}`);
       return EXIT_CODES.httpError;
     }
+    let target: ByteWriter;
+    try {
+      target = await openTarget();
+    } catch (error) {
+      await response.body?.cancel();
+      await say(
+        `Cannot write "${values.output}": ${(error as Error).message}`,
+      );
+      return EXIT_CODES.writeError;
+    }
+    if (include) {
+      addHead(responseOf(response)!);
+      await printHeads(target);
+    }
     if (response.body !== null && !values.head) {
-      let target: ByteWriter = io.stdout;
-      if (values.output !== undefined) {
-        try {
-          output = await Deno.open(values.output, {
-            write: true,
-            create: true,
-            truncate: true,
-          });
-        } catch (error) {
-          await response.body.cancel();
-          await say(
-            `Cannot write "${values.output}": ${(error as Error).message}`,
-          );
-          return EXIT_CODES.writeError;
-        }
-        target = output;
-      }
       const total = response.headers.get("content-length");
       const showProgress = output !== null && !values.silent &&
         io.stderr.isTerminal?.() === true;

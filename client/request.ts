@@ -37,6 +37,14 @@ export interface ClientRequestInit {
   bodyTimeoutMs?: number;
   /** The pool to use (default: one shared pool for the process). */
   pool?: Pool;
+  /**
+   * With `redirect: "follow"`, called with each redirect response (its
+   * head; the body is discarded afterwards) and the URL about to be
+   * requested, before it is: to log the hops, as `curl -i -L` prints them.
+   * A throw (or rejection) stops there and is what `request()` rejects
+   * with.
+   */
+  onRedirect?: (response: HTTPResponse, next: URL) => void | Promise<void>;
 }
 
 let sharedPool: Pool | null = null;
@@ -182,6 +190,14 @@ export async function request(
       response.close();
       throw new TooManyRedirects(next.href, limit);
     }
+    if (init.onRedirect !== undefined) {
+      try {
+        await init.onRedirect(response, next);
+      } catch (error) {
+        response.close();
+        throw error;
+      }
+    }
     await discard(response);
     // Fetch standard, HTTP-redirect fetch: 303 (and 301/302 after POST) become GET.
     if (
@@ -224,7 +240,9 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 // The Location to follow: the first field (it is single-valued, RFC 9110
 // §10.2.2; repeated lines must not be joined with ","), its bytes read as
 // UTF-8 when they are UTF-8, as browsers, curl and Go do (h1 keeps field
-// values as Latin-1 text).
+// values as Latin-1 text). Bytes that are not UTF-8 are percent-encoded as
+// they are (curl and Go do too): URL would encode the Latin-1 characters
+// as UTF-8, naming another resource.
 function locationOf(response: HTTPResponse): string | null {
   const all = response.headers.get_all("location");
   const first = all === null ? undefined : all[0];
@@ -238,7 +256,13 @@ function locationOf(response: HTTPResponse): string | null {
   try {
     return utf8.decode(bytes);
   } catch {
-    return first;
+    let escaped = "";
+    for (const b of bytes) {
+      escaped += b > 0x7f
+        ? "%" + b.toString(16).toUpperCase()
+        : String.fromCharCode(b);
+    }
+    return escaped;
   }
 }
 

@@ -107,6 +107,50 @@ Deno.test("request() returns redirects by default and follows them on request, u
   ]);
 });
 
+Deno.test("request() shows each redirect to onRedirect before following it; a throw stops there", async () => {
+  await using server = cannedServer(async (c) => {
+    for (;;) {
+      const request = await c.readRequest();
+      if (request === null) return;
+      const path = request.line.split(" ")[1];
+      await c.write(
+        path === "/a"
+          ? "HTTP/1.1 301 Moved\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n"
+          : path === "/b"
+          ? "HTTP/1.1 307 Again\r\nLocation: /c?q\r\nContent-Length: 0\r\n\r\n"
+          : ok("landed"),
+      );
+    }
+  });
+  using pool = new Pool();
+  const base = `http://127.0.0.1:${server.port}`;
+  const hops: string[] = [];
+  const followed = await request(`${base}/a`, {
+    pool,
+    redirect: "follow",
+    onRedirect(response, next) {
+      hops.push(`${response.status} ${response.reason} -> ${next.href}`);
+    },
+  });
+  assert.equal(await followed.text(), "landed");
+  assert.deepEqual(hops, [
+    `301 Moved -> ${base}/b`,
+    `307 Again -> ${base}/c?q`,
+  ]);
+  const before = server.requests.length;
+  const stop = new Error("stop here");
+  await assert.rejects(
+    request(`${base}/a`, {
+      pool,
+      redirect: "follow",
+      onRedirect: () => Promise.reject(stop),
+    }),
+    (e) => e === stop,
+  );
+  // Only /a went out: the hook's rejection ended the chain.
+  assert.equal(server.requests.length, before + 1);
+});
+
 Deno.test("request() throws TooManyRedirects past maxRedirects", async () => {
   await using server = cannedServer(answerEach(
     "HTTP/1.1 307 Temporary Redirect\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n",
