@@ -11,17 +11,20 @@ import {
 } from "../http1/chunked.ts";
 
 /**
- * What a request body may be: text (UTF-8), bytes, a Web stream or any
- * (async) iterable of bytes or text (sent chunked unless a length is
- * given), a `Blob`, `URLSearchParams`, or an open `Deno.FsFile` (streamed,
- * with its size as Content-Length).
+ * What a request body may be: text (UTF-8), bytes (any typed array or
+ * `DataView`: its bytes), a Web stream or any (async) iterable of bytes or
+ * text (sent chunked unless a length is given), a `Blob`, `URLSearchParams`,
+ * `FormData` (multipart, as fetch sends it), or an open `Deno.FsFile`
+ * (streamed, with its size as Content-Length).
  */
 export type RequestBody =
   | string
   | Uint8Array
   | ArrayBuffer
+  | ArrayBufferView
   | Blob
   | URLSearchParams
+  | FormData
   | ReadableStream<Uint8Array>
   | AsyncIterable<Uint8Array | string>
   | Iterable<Uint8Array | string>
@@ -62,6 +65,13 @@ export function prepareBody(
   if (typeof body === "string") return fixed(encoder.encode(body), null);
   if (body instanceof Uint8Array) return fixed(body, null);
   if (body instanceof ArrayBuffer) return fixed(new Uint8Array(body), null);
+  if (ArrayBuffer.isView(body)) {
+    return fixed(
+      new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
+      null,
+    );
+  }
+  if (body instanceof FormData) return formDataBody(body);
   if (body instanceof URLSearchParams) {
     return fixed(
       encoder.encode(body.toString()),
@@ -80,7 +90,12 @@ export function prepareBody(
     return fileBody(body, blocksize);
   }
   if (body instanceof ReadableStream) {
-    return { bytes: null, length: null, stream: body, contentType: null };
+    return {
+      bytes: null,
+      length: null,
+      stream: toBytes(body as ReadableStream<Uint8Array | string>),
+      contentType: null,
+    };
   }
   if (Symbol.asyncIterator in body || Symbol.iterator in body) {
     return {
@@ -114,12 +129,35 @@ async function* readFile(
   }
 }
 
+// Each piece of a streamed body as bytes: text as UTF-8; anything else
+// (a number, an object) is a TypeError, never bytes made up from it.
 async function* toBytes(
   source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
 ): AsyncGenerator<Uint8Array> {
-  for await (const part of source) {
-    yield typeof part === "string" ? encoder.encode(part) : part;
+  for await (const part of source as AsyncIterable<unknown>) {
+    if (part instanceof Uint8Array) yield part;
+    else if (typeof part === "string") yield encoder.encode(part);
+    else if (ArrayBuffer.isView(part)) {
+      yield new Uint8Array(part.buffer, part.byteOffset, part.byteLength);
+    } else {
+      throw new TypeError(
+        `Cannot send a body piece of type ${
+          Object.prototype.toString.call(part)
+        }: a streamed body yields bytes or strings`,
+      );
+    }
   }
+}
+
+// FormData goes as fetch sends it: multipart/form-data with a fresh
+// boundary, encoded by the platform's own Response (no I/O), and with a
+// Content-Length.
+async function formDataBody(form: FormData): Promise<PreparedBody> {
+  const encoded = new Response(form);
+  return fixed(
+    await encoded.bytes(),
+    encoded.headers.get("content-type"),
+  );
 }
 
 /**

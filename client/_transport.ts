@@ -13,7 +13,11 @@
 import { ResponseParser } from "../http1/response_parser.ts";
 import type { ResponseEvent } from "../http1/events.ts";
 import type { Limits } from "../http1/limits.ts";
-import { TimeoutError, toNetError } from "../net/errors.ts";
+import {
+  ConnectionResetError,
+  TimeoutError,
+  toNetError,
+} from "../net/errors.ts";
 import { connectTcp } from "../net/tcp.ts";
 import { type BoundAddress, dialBound } from "./_bound_conn.ts";
 import { ConnectTimeout, ReadTimeout, RemoteDisconnected } from "./errors.ts";
@@ -109,6 +113,14 @@ export interface TransportOptions {
   tap?: boolean | undefined;
   /** Size of the read buffer. */
   readBufferBytes?: number | undefined;
+  /**
+   * After a write fails because the server reset or closed the connection
+   * (an early 413 to an upload it will not read), keep the socket open for
+   * reading: the response it sent first is still there to read (RFC 9112
+   * §9.5: a client sending a body should watch for an early response).
+   * Writes fail from then on, and the connection carries nothing more.
+   */
+  readAfterWriteFailure?: boolean | undefined;
 }
 
 // What a closed transport reads into: nothing.
@@ -137,6 +149,7 @@ export class Transport {
 
   /** Why the first failed write failed, or null. */
   writeError: unknown = null;
+  readonly #readAfterWriteFailure: boolean;
 
   /** Called (once) just before the socket is next read; pipelined writes wait for it. */
   onBeforeRead: (() => void) | null = null;
@@ -179,6 +192,12 @@ export class Transport {
     );
     this.#buf = new Uint8Array(options.readBufferBytes ?? READ_BUFFER_BYTES);
     this.#tap = options.tap ? [] : null;
+    this.#readAfterWriteFailure = options.readAfterWriteFailure ?? false;
+  }
+
+  /** Whether a new request may be written: open, and no write failed. */
+  get writable(): boolean {
+    return !this.closed && this.writeError === null;
   }
 
   /**
@@ -188,6 +207,7 @@ export class Transport {
    * @returns Resolves once the OS has taken every byte.
    */
   write(bytes: Uint8Array): Promise<void> {
+    if (this.writeError !== null) return Promise.reject(this.writeError);
     if (this.closed) {
       return Promise.reject(
         new RemoteDisconnected(
@@ -213,7 +233,7 @@ export class Transport {
     let size = 0;
     for (let i = 0; i < parts.length; i++) size += parts[i]!.length;
     const pooled = !this.#outBusy && size <= WRITE_BUFFER_BYTES &&
-      !this.closed;
+      this.writable;
     const out = pooled
       ? this.#out ??= new Uint8Array(WRITE_BUFFER_BYTES)
       : new Uint8Array(size);
@@ -255,9 +275,13 @@ export class Transport {
   }
 
   #writeFailed(error: unknown): never {
-    this.close();
     const mapped = toNetError(error, this.address);
     this.writeError ??= mapped;
+    // The server reset or closed: what it sent before is still readable,
+    // and the read ends with the reset or EOF, so it cannot hang.
+    const peerGone = mapped instanceof ConnectionResetError ||
+      error instanceof Deno.errors.BrokenPipe;
+    if (!(this.#readAfterWriteFailure && peerGone)) this.close();
     throw mapped;
   }
 

@@ -387,6 +387,7 @@ export class Pool {
       {
         limits: this.#options.limits,
         tap: this.#options.trace != null,
+        readAfterWriteFailure: true,
       },
     );
     return {
@@ -419,7 +420,7 @@ export class Pool {
     const conns = origin.conns;
     for (let i = conns.length - 1; i >= 0; i--) {
       const c = conns[i]!;
-      if (c.inFlight === 0 && !c.closing && !c.transport.closed) {
+      if (c.inFlight === 0 && !c.closing && c.transport.writable) {
         return this.#claim(c, pipelinable);
       }
     }
@@ -428,7 +429,7 @@ export class Pool {
       let best: PoolConn | null = null;
       for (const c of conns) {
         if (
-          c.pipelinable && !c.closing && !c.transport.closed &&
+          c.pipelinable && !c.closing && c.transport.writable &&
           c.inFlight < this.#depth &&
           (best === null || c.inFlight < best.inFlight)
         ) best = c;
@@ -753,16 +754,22 @@ export class Pool {
           );
           exchange?.sent(encodeLatin1(head), n, body.bytes);
         } catch (error) {
-          bodyError = error;
-          // The server would wait for the rest of the body: give up the socket.
-          transport.close();
+          // The socket failed (the transport keeps what it already read:
+          // an early response), or the body source did: then the server
+          // would wait for the rest of the body, so give up the socket.
+          if (error !== transport.writeError) {
+            bodyError = error;
+            transport.close();
+          }
           throw error;
         }
       });
     }
     // Do not wait for the write before reading: a pipelined write may be
-    // waiting for this very read (see #enqueue). A failed write closes the
-    // socket, so the read fails too; report the write's error then.
+    // waiting for this very read (see #enqueue). A write the server cut
+    // short (reset, closed) leaves the socket readable: a response it sent
+    // first (an early 413) is the answer; else the read fails too, and the
+    // write's error is reported.
     if (turn !== null) {
       // The abort does not wait for the response ahead to be read: that
       // may never happen while its caller holds it unread.
@@ -790,7 +797,8 @@ export class Pool {
       transport,
       method,
       readTimeoutMs: request.bodyTimeoutMs ?? this.#options.bodyTimeoutMs,
-      onEnd: (keepAlive) => settle(true, keepAlive && !closes),
+      onEnd: (keepAlive) =>
+        settle(true, keepAlive && !closes && transport.writeError === null),
       onAbandon: () => settle(false, false),
       trace: exchange,
       debug: null,

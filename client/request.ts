@@ -129,19 +129,23 @@ export async function request(
     );
   }
   let method = normaliseMethod(init.method ?? "GET");
-  let headers: [string, string][] = fieldsOf(init.headers);
-  if (current.username !== "" || current.password !== "") {
-    // curl's way with user:pass@ in a URL: Basic credentials for that
-    // origin (dropped, like any Authorization, on a cross-origin redirect),
-    // unless the caller set Authorization; never in the request-target.
-    if (!headers.some(([n]) => n.toLowerCase() === "authorization")) {
-      headers.push(["Authorization", basicCredentials(current)]);
-    }
-    current = new URL(current);
-    current.username = "";
-    current.password = "";
+  if (method.toUpperCase() === "CONNECT") {
+    // Fetch forbids it too: a 2xx to CONNECT is a tunnel, not a response.
+    throw new TypeError(
+      "Cannot send CONNECT with request(): use HTTPConnection.set_tunnel()",
+    );
   }
+  let headers: [string, string][] = fieldsOf(init.headers);
+  current = takeCredentials(current, headers);
   let body = init.body ?? null;
+  if (ArrayBuffer.isView(body)) {
+    // As fetch: the bytes as they are now; the caller may reuse its buffer
+    // before a connection is free to send them.
+    body = new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
+      .slice();
+  } else if (typeof body === "string" && !hasField(headers, "content-type")) {
+    headers.push(["Content-Type", "text/plain;charset=UTF-8"]);
+  }
   const limit = init.maxRedirects ?? 20;
   const signal = init.signal;
   for (let redirects = 0;; redirects++) {
@@ -153,7 +157,7 @@ export async function request(
     }
     const response = await pool.request(current.origin, {
       method,
-      path: (current.pathname || "/") + current.search,
+      path: requestTarget(current),
       headers,
       body,
       signal,
@@ -221,8 +225,37 @@ export async function request(
         !/^(authorization|cookie|proxy-authorization|host)$/i.test(n)
       );
     }
-    current = next;
+    current = takeCredentials(next, headers);
   }
+}
+
+// curl's way with user:pass@ in a URL (and fetch's, for a redirect to
+// one): Basic credentials for that origin (dropped, like any
+// Authorization, on a cross-origin redirect), unless the caller set
+// Authorization; never in the request-target. Returns the URL without them.
+function takeCredentials(url: URL, headers: [string, string][]): URL {
+  if (url.username === "" && url.password === "") return url;
+  if (!hasField(headers, "authorization")) {
+    headers.push(["Authorization", basicCredentials(url)]);
+  }
+  const bare = new URL(url);
+  bare.username = "";
+  bare.password = "";
+  return bare;
+}
+
+function hasField(headers: [string, string][], lowerName: string): boolean {
+  return headers.some(([n]) => n.toLowerCase() === lowerName);
+}
+
+// Path and query as the URL has them: an empty query ("/p?") is kept, as
+// fetch sends it (URL.search is "" for it and for none).
+function requestTarget(url: URL): string {
+  const path = url.pathname || "/";
+  if (url.search !== "") return path + url.search;
+  const hashAt = url.href.indexOf("#");
+  const href = hashAt === -1 ? url.href : url.href.slice(0, hashAt);
+  return href.endsWith("?") ? path + "?" : path;
 }
 
 function basicCredentials(url: URL): string {
@@ -292,6 +325,24 @@ async function discard(response: HTTPResponse): Promise<void> {
   response.close();
 }
 
+// A small body already read, handed out only while the signal is not
+// aborted (nothing waits on it, so no listener is needed).
+function abortableBytes(
+  bytes: Uint8Array,
+  signal: AbortSignal,
+): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (signal.aborted) {
+        controller.error(signal.reason);
+        return;
+      }
+      if (bytes.length > 0) controller.enqueue(bytes);
+      controller.close();
+    },
+  }, { highWaterMark: 0 });
+}
+
 function fieldsOf(headers: HeadersInput | undefined): [string, string][] {
   const out: [string, string][] = [];
   if (headers === undefined) return out;
@@ -315,7 +366,7 @@ async function toWebResponse(
   redirected: boolean,
   signal: AbortSignal | undefined,
 ): Promise<Response> {
-  if (response.status < 200 || response.status > 599) {
+  if (response.status < 200) {
     response.close();
     throw new HTTPException(
       `Cannot represent status ${response.status} as a Response: use HTTPConnection for protocol upgrades`,
@@ -332,11 +383,15 @@ async function toWebResponse(
   ) {
     // A small body that arrived with the head: take it now (no I/O) and
     // skip a JS stream.
+    let bytes: Uint8Array;
     try {
-      body = await response.read();
+      bytes = await response.read();
     } catch (error) {
       throw signal?.aborted ? signal.reason : error;
     }
+    // The signal covers the body too: after an abort, reading it fails,
+    // as fetch's does.
+    body = signal === undefined ? bytes : abortableBytes(bytes, signal);
   } else {
     body = new ReadableStream<Uint8Array>({
       async pull(controller) {
@@ -353,11 +408,18 @@ async function toWebResponse(
       },
     }, { highWaterMark: 0 });
   }
+  // RFC 9110 §15: a status past 599 is invalid, and a client treats it as
+  // a 5xx. Response cannot be made with one, so it is made as a 500 that
+  // reports the status received (and ok false).
+  const invalid = response.status > 599;
   const web = new Response(body as BodyInit | null, {
-    status: response.status,
+    status: invalid ? 500 : response.status,
     statusText: response.reason,
     headers: response.getheaders(),
   });
+  if (invalid) Object.defineProperty(web, "status", { value: response.status });
+  // What fetch says of a response from the network.
+  Object.defineProperty(web, "type", { value: "basic" });
   // Fetch: a Response's URL is serialized without its fragment.
   const bare = new URL(url);
   bare.hash = "";
