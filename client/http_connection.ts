@@ -516,6 +516,14 @@ export class HTTPConnection {
       this.#state = "Idle";
       return Promise.reject(error);
     }
+    // RFC 9112 §9.6: after a request that says "close", the connection
+    // carries no other, whether or not the response says so too.
+    if (
+      this.#fields.some(([n, v]) =>
+        n.toLowerCase() === "connection" &&
+        v.toLowerCase().split(",").some((token) => token.trim() === "close")
+      )
+    ) this.#forceClose = true;
     this.#sent = {
       method: this.#method,
       target: this.#target,

@@ -414,6 +414,16 @@ export class HTTPResponse implements AsyncIterable<Uint8Array> {
       }
       throw error;
     }
+    // The last byte of a Content-Length body: take its end now (no I/O),
+    // so the response closes and the connection takes the next request,
+    // as Python's read(amt) does.
+    if (this.length === 0 && this.#pending === null && !this.#done) {
+      try {
+        this.#pollChunk();
+      } catch {
+        // The next read reports it; these bytes were read whole.
+      }
+    }
     return n;
   }
 

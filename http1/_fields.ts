@@ -146,6 +146,60 @@ export function parseFieldLine(
   return seen < 0x80;
 }
 
+/**
+ * Takes the obs-fold line `bytes[start, end)` (it begins with SP or HTAB) as
+ * more of the last field's value, as RFC 9112 §5.2 asks of a user agent
+ * reading a response: the value now ends where this line's content ends;
+ * the caller replaces the CR LF between with SP in its copy of the head.
+ * Returns whether the added text is ASCII; throws `ProtocolError` for a
+ * fold with no field before it or an invalid character.
+ */
+export function extendFoldedField(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  offsets: number[],
+  base: number,
+): boolean {
+  if (offsets.length === 0) {
+    throw new ProtocolError(
+      `Cannot parse header line ${
+        quoteInput(bytes, start, end)
+      }: folded onto no field`,
+      "OBSOLETE_LINE_FOLDING",
+    );
+  }
+  let i = start;
+  while (i < end && (bytes[i] === SP || bytes[i] === HTAB)) i++;
+  const contentStart = i;
+  let seen = 0;
+  for (; i < end; i++) {
+    const b = bytes[i]!;
+    seen |= b;
+    if (FIELD_VALUE_CHAR[b] === 0) {
+      throw new ProtocolError(
+        `Cannot parse folded header line ${quoteInput(bytes, start, end)}: ${
+          b === CR ? "bare CR" : `control character 0x${b.toString(16)}`
+        }`,
+        b === CR ? "BARE_CR" : "BAD_HEADER_VALUE",
+      );
+    }
+  }
+  let contentEnd = end;
+  while (
+    contentEnd > contentStart &&
+    (bytes[contentEnd - 1] === SP || bytes[contentEnd - 1] === HTAB)
+  ) contentEnd--;
+  if (contentEnd === contentStart) return true; // Only whitespace: nothing to add.
+  const last = offsets.length - 4;
+  // An empty value so far starts with this line's text.
+  if (offsets[last + 2] === offsets[last + 3]) {
+    offsets[last + 2] = contentStart - base;
+  }
+  offsets[last + 3] = contentEnd - base;
+  return seen < 0x80;
+}
+
 // Appends a field's four offsets (minus `base`), the value without its
 // trailing whitespace (RFC 9110 §5.5: OWS is not part of the value).
 function pushField(

@@ -20,6 +20,7 @@
 
 import { CR, HEX_VALUE, HTAB, LF, quoteInput, SP, TCHAR } from "./_chars.ts";
 import {
+  extendFoldedField,
   findLf,
   findLineEnd,
   parseFieldLine,
@@ -146,6 +147,8 @@ export abstract class MessageParser<Head> {
   readonly #fieldOffsets: number[] = [];
   #fieldsAscii = true;
   #fieldError: ProtocolError | null = null;
+  // The head has obs-fold lines taken into field values (responses).
+  #folded = false;
   #pauseAfter = false;
   #trailers: FieldList | null = null;
   // Bytes of interim (1xx) heads since the last final head: they count
@@ -175,6 +178,14 @@ export abstract class MessageParser<Head> {
 
   /** Called when a final message ends (the response parser pops its method). */
   protected onMessageEnd(): void {}
+
+  /**
+   * Whether an obs-fold line continues the field before it (RFC 9112 §5.2:
+   * a user agent unfolds them in responses); else it is an error.
+   */
+  protected get unfoldsObsFold(): boolean {
+    return false;
+  }
 
   /** Whether the parser may see leading empty lines (requests, RFC 9112 §2.2). */
   protected get skipsLeadingEmptyLines(): boolean {
@@ -368,6 +379,7 @@ export abstract class MessageParser<Head> {
       offsets.length = 0;
       this.#fieldsAscii = true;
       this.#fieldError = null;
+      this.#folded = false;
       const lf = findLf(buf, start, scanLimit);
       if (lf === -1) return this.#partialHead(start, end, start);
       this.#startLineEnd = lineEnd(buf, start, lf, allowBareLf) - start;
@@ -407,7 +419,15 @@ export abstract class MessageParser<Head> {
         const contentEnd = lineEnd(buf, lineStart, lf, allowBareLf);
         if (this.#fieldError === null) {
           try {
-            if (!parseFieldLine(buf, lineStart, contentEnd, offsets, start)) {
+            const fold = buf[lineStart] === SP || buf[lineStart] === HTAB;
+            if (fold && this.unfoldsObsFold) {
+              this.#folded = true;
+              if (
+                !extendFoldedField(buf, lineStart, contentEnd, offsets, start)
+              ) this.#fieldsAscii = false;
+            } else if (
+              !parseFieldLine(buf, lineStart, contentEnd, offsets, start)
+            ) {
               this.#fieldsAscii = false;
             }
           } catch (error) {
@@ -441,6 +461,7 @@ export abstract class MessageParser<Head> {
     const base = slabCopyAt;
     const fieldOffsets = offsets.slice();
     for (let k = 0; k < fieldOffsets.length; k++) fieldOffsets[k]! += base;
+    if (this.#folded) unfold(headBytes, fieldOffsets);
     const parsed = this.parseHead(
       headBytes,
       base,
@@ -740,4 +761,29 @@ function chunkExtensionError(
     }
   }
   return null;
+}
+
+// RFC 9112 §5.2: each obs-fold in a value (OWS CRLF RWS) becomes one SP.
+// Values that took in fold lines span them; the head is the parser's own
+// copy, so a value is closed up in place and its end moved.
+function unfold(bytes: Uint8Array, offsets: number[]): void {
+  for (let k = 0; k < offsets.length; k += 4) {
+    const start = offsets[k + 2]!;
+    const end = offsets[k + 3]!;
+    let w = start;
+    for (let i = start; i < end; i++) {
+      const b = bytes[i]!;
+      if (b !== LF) {
+        bytes[w++] = b;
+        continue;
+      }
+      while (
+        w > start &&
+        (bytes[w - 1] === CR || bytes[w - 1] === SP || bytes[w - 1] === HTAB)
+      ) w--;
+      while (i + 1 < end && (bytes[i + 1] === SP || bytes[i + 1] === HTAB)) i++;
+      bytes[w++] = SP;
+    }
+    offsets[k + 3] = w;
+  }
 }

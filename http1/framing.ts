@@ -254,7 +254,24 @@ function checkCodings(codings: string[], isRequest: boolean): boolean {
       "BAD_TRANSFER_ENCODING",
     );
   }
-  if (!isRequest) return chunkedAt !== -1;
+  if (!isRequest) {
+    // De-chunking "gzip, chunked" would hand out gzip as the content: a
+    // recipient that cannot decode a transfer coding must not pretend it
+    // did (Go refuses these too). Without a final chunked, the body runs
+    // to the close and is passed on as it came, as Python and fetch do.
+    if (
+      chunkedAt > 0 &&
+      codings.some((coding, i) => i < chunkedAt && coding !== "identity")
+    ) {
+      throw new ProtocolError(
+        `Cannot decode Transfer-Encoding "${
+          codings.slice(0, -1).join(", ").slice(0, 64)
+        }": only chunked is implemented`,
+        "UNSUPPORTED_TRANSFER_ENCODING",
+      );
+    }
+    return chunkedAt !== -1;
+  }
   if (chunkedAt === -1) {
     throw new ProtocolError(
       `Cannot frame a request with Transfer-Encoding "${

@@ -93,6 +93,11 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     return super.next();
   }
 
+  /** A user agent unfolds obs-fold in a response (RFC 9112 §5.2). */
+  protected override get unfoldsObsFold(): boolean {
+    return true;
+  }
+
   /** Responses never skip leading empty lines (RFC 9112 §2.2 is for requests). */
   protected override get skipsLeadingEmptyLines(): boolean {
     return false;

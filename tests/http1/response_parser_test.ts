@@ -205,6 +205,26 @@ const VALID_RESPONSES: ValidResponse[] = [
     ],
   },
   {
+    // RFC 9112 §5.2: a user agent replaces each obs-fold with SP.
+    name: "obs_fold_unfolded",
+    raw: "HTTP/1.1 200 OK\r\nX-A: one \r\n two\r\n\tthree\r\n" +
+      "X-Empty:\r\n  later\r\nContent-Length: 2\r\n\r\nhi",
+    methods: ["GET"],
+    expect: [
+      {
+        kind: "head",
+        headers: [
+          ["X-A", "one two three"],
+          ["X-Empty", "later"],
+          ["Content-Length", "2"],
+        ],
+        framing: { kind: "length", length: 2 },
+      },
+      { kind: "data", text: "hi" },
+      END,
+    ],
+  },
+  {
     name: "te_not_chunked_is_close_delimited",
     raw: "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n\x1f\x8b\x08",
     methods: ["GET"],
@@ -404,9 +424,21 @@ const HOSTILE_RESPONSES: HostileResponse[] = [
     code: "BAD_HEADER_NAME",
   },
   {
-    name: "obs_fold",
-    raw: "HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n",
+    // De-chunked, the content would still be gzip: refused, not handed on.
+    name: "gzip_before_chunked",
+    raw: "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+    code: "UNSUPPORTED_TRANSFER_ENCODING",
+  },
+  {
+    // RFC 9112 §5.2: a fold needs a field to continue.
+    name: "obs_fold_first",
+    raw: "HTTP/1.1 200 OK\r\n b\r\nContent-Length: 0\r\n\r\n",
     code: "OBSOLETE_LINE_FOLDING",
+  },
+  {
+    name: "obs_fold_with_ctl",
+    raw: "HTTP/1.1 200 OK\r\nX: a\r\n b\x01\r\nContent-Length: 0\r\n\r\n",
+    code: "BAD_HEADER_VALUE",
   },
   {
     name: "nul_in_value",
