@@ -72,6 +72,9 @@ export interface SplitTarget {
   display: string;
 }
 
+// "scheme://authority" at the start of an absolute-form target.
+const ABSOLUTE_FORM_PREFIX = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\/[^/?]*/;
+
 /**
  * Splits a request target into path and query: drops a fragment, turns an
  * absolute-form target into its path, and collapses leading slashes.
@@ -84,13 +87,12 @@ export function splitTarget(target: string): SplitTarget {
   const hash = t.indexOf("#");
   if (hash >= 0) t = t.slice(0, hash);
   if (!t.startsWith("/")) {
-    // absolute-form (RFC 9112 §3.2.2), e.g. from a proxy-style request.
-    try {
-      const url = new URL(t);
-      t = url.pathname + url.search;
-    } catch {
-      t = "/" + t;
-    }
+    // absolute-form (RFC 9112 §3.2.2), e.g. from a proxy-style request:
+    // its path as sent, checked as an origin-form one is (URL would turn
+    // a backslash into "/" and resolve dot segments first).
+    const authority = ABSOLUTE_FORM_PREFIX.exec(t);
+    t = authority === null ? t : t.slice(authority[0].length);
+    if (!t.startsWith("/")) t = "/" + t;
   }
   // "//evil.example/" must not become a protocol-relative Location
   // (CVE-2021-28861); Python 3.11 collapses leading slashes the same way.
@@ -135,11 +137,11 @@ export function locateUrlPath(
   urlRoot: string | undefined,
   windows: boolean,
 ): LocatedPath {
-  const prefix = normaliseUrlRoot(urlRoot);
-  if (prefix !== "" && path !== prefix && !path.startsWith(prefix + "/")) {
+  const below = belowUrlRoot(path, normaliseUrlRoot(urlRoot));
+  if (below === null) {
     return { ok: false, status: 404, reason: "File not found" };
   }
-  const parsed = resolveUrlPath(path.slice(prefix.length), windows);
+  const parsed = resolveUrlPath(below, windows);
   if (!parsed.ok) return { ok: false, status: 400, reason: parsed.reason };
   const fsPath = join(root, ...parsed.segments);
   // Defence in depth: resolveUrlPath already removed every "..".
@@ -147,6 +149,32 @@ export function locateUrlPath(
     return { ok: false, status: 404, reason: "File not found" };
   }
   return { ok: true, fsPath, trailingSlash: parsed.trailingSlash };
+}
+
+// The part of an encoded URL path below the URL root ("" or "/…"), or null
+// when the path is not under it. The root is given as text ("my files",
+// "/ünï") or already encoded; each segment of the path is compared both
+// ways, so "/my%20files/a" and "/my files/a" are both under "my files".
+function belowUrlRoot(path: string, prefix: string): string | null {
+  if (prefix === "") return path;
+  const want = prefix.slice(1).split("/");
+  const parts = path.split("/");
+  if (parts.length <= want.length) return null;
+  for (let i = 0; i < want.length; i++) {
+    const segment = parts[i + 1]!;
+    if (segment !== want[i] && decodedOrNull(segment) !== want[i]) return null;
+  }
+  return parts.length === want.length + 1
+    ? ""
+    : "/" + parts.slice(want.length + 1).join("/");
+}
+
+function decodedOrNull(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
 }
 
 function normaliseUrlRoot(urlRoot: string | undefined): string {

@@ -75,7 +75,10 @@ function isSerialized(host: string, target: string, secure: boolean): boolean {
 
 function serialized(url: string): string {
   try {
-    return new URL(url).href;
+    // URL reads a backslash in an http: URL as "/", a browser's habit: a
+    // server that did would serve /sub\index.html as /sub/index.html, a
+    // path a proxy's prefix rules never saw. Kept as the byte it is.
+    return new URL(url.replaceAll("\\", "%5C")).href;
   } catch {
     return url; // createWebRequest answers 400 for it
   }

@@ -184,6 +184,22 @@ class StaticFsError extends Error {
   }
 }
 
+// Deno checks FsFile.stat() against the file's resolved path: under a
+// directory reached through a symlink, with --allow-read granted on the
+// link's path, the open succeeds and the fstat is refused (NotCapable).
+// The path's own stat is allowed, and names the same file.
+async function statOpenFile(
+  file: Deno.FsFile,
+  filePath: string,
+): Promise<Deno.FileInfo> {
+  try {
+    return await file.stat();
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotCapable)) throw err;
+    return await Deno.stat(filePath);
+  }
+}
+
 /**
  * The status a file system error means for a client: 404 for a missing
  * path (or one through a file, or a link loop), 403 for permission denied,
@@ -496,7 +512,7 @@ async function fileResult(
   let owned = false; // true once a stream owns (and will close) the file
   try {
     // fstat the open file, like Python: size and mtime match what is read.
-    const stat = await file.stat();
+    const stat = await statOpenFile(file, filePath);
     if (!stat.isFile) throw new StaticFsError(404);
     const size = stat.size;
     const mtimeMs = stat.mtime?.getTime() ?? null;
