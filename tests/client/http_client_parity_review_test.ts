@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { HTTPConnection } from "../../client/http_connection.ts";
 import type { HTTPResponse } from "../../client/http_response.ts";
+import { answer, once, type Script, WireServer } from "./_wire_server.ts";
 
 const latin1 = new TextDecoder("latin1");
 const toLatin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -26,166 +27,6 @@ const HAVE_PY = (() => {
     return false;
   }
 })();
-
-// ── raw server ──────────────────────────────────────────────────────────
-
-class RawConn {
-  readonly conn: Deno.Conn;
-  readonly #wire: string[];
-  readonly #index: number;
-  #buf = "";
-
-  constructor(conn: Deno.Conn, wire: string[], index: number) {
-    this.conn = conn;
-    this.#wire = wire;
-    this.#index = index;
-  }
-
-  async #fill(): Promise<boolean> {
-    const chunk = new Uint8Array(65536);
-    let n: number | null;
-    try {
-      n = await this.conn.read(chunk);
-    } catch {
-      return false;
-    }
-    if (n === null) return false;
-    const text = latin1.decode(chunk.subarray(0, n));
-    this.#buf += text;
-    this.#wire[this.#index] += text;
-    return true;
-  }
-
-  async #until(pred: () => number): Promise<number> {
-    let at: number;
-    while ((at = pred()) === -1) if (!(await this.#fill())) return -1;
-    return at;
-  }
-
-  /** One whole request, raw (head, then a Content-Length or chunked body). */
-  async request(): Promise<string | null> {
-    const end = await this.#until(() => this.#buf.indexOf("\r\n\r\n"));
-    if (end === -1) return null;
-    let at = end + 4;
-    const head = this.#buf.slice(0, at);
-    const cl = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-    if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
-      for (;;) {
-        const lineEnd = await this.#until(() => this.#buf.indexOf("\r\n", at));
-        if (lineEnd === -1) break;
-        const size = parseInt(this.#buf.slice(at, lineEnd), 16);
-        at = lineEnd + 2;
-        if (size === 0 || Number.isNaN(size)) {
-          const from = at;
-          const t = await this.#until(() =>
-            this.#buf.startsWith("\r\n", from)
-              ? from
-              : this.#buf.indexOf("\r\n\r\n", from)
-          );
-          at = t === from ? from + 2 : t + 4;
-          break;
-        }
-        const need = at + size + 2;
-        await this.#until(() => this.#buf.length >= need ? need : -1);
-        at = need;
-      }
-    } else if (cl !== null) {
-      const need = at + Number(cl[1]);
-      await this.#until(() => this.#buf.length >= need ? need : -1);
-      at = need;
-    }
-    const out = this.#buf.slice(0, at);
-    this.#buf = this.#buf.slice(at);
-    return out;
-  }
-
-  /** Waits until the client closes (or `ms` passes), recording what comes. */
-  async drain(ms = 300): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stop = new Promise<false>((r) => timer = setTimeout(r, ms, false));
-    while (await Promise.race([this.#fill(), stop]));
-    clearTimeout(timer);
-  }
-
-  async write(s: string): Promise<void> {
-    const bytes = toLatin1(s);
-    let at = 0;
-    try {
-      while (at < bytes.length) at += await this.conn.write(bytes.subarray(at));
-    } catch { /* client gone */ }
-  }
-
-  close(): void {
-    try {
-      this.conn.close();
-    } catch { /* closed */ }
-  }
-}
-
-type Script = (c: RawConn, index: number) => Promise<void>;
-
-class RawServer {
-  readonly listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  readonly wire: string[] = [];
-  readonly #tasks = new Set<Promise<void>>();
-  readonly #conns = new Set<RawConn>();
-  readonly #loop: Promise<void>;
-
-  constructor(script: Script) {
-    this.#loop = (async () => {
-      for await (const conn of this.listener) {
-        const index = this.wire.length;
-        this.wire.push("");
-        const c = new RawConn(conn, this.wire, index);
-        this.#conns.add(c);
-        const task: Promise<void> = script(c, index).catch(() => {}).finally(
-          () => {
-            c.close();
-            this.#conns.delete(c);
-            this.#tasks.delete(task);
-          },
-        );
-        this.#tasks.add(task);
-      }
-    })().catch(() => {});
-  }
-
-  get port(): number {
-    return this.listener.addr.port;
-  }
-
-  /** Wire text per connection, the port replaced by PORT. */
-  normalized(): string[] {
-    return this.wire.map((w) => w.replaceAll(String(this.port), "PORT"));
-  }
-
-  async close(): Promise<void> {
-    try {
-      this.listener.close();
-    } catch { /* closed */ }
-    for (const c of this.#conns) c.close();
-    await this.#loop;
-    await Promise.all([...this.#tasks]);
-  }
-}
-
-/** Answers each request on a connection with the next response (the last repeats). */
-function answer(...responses: string[]): Script {
-  return async (c) => {
-    for (let i = 0;; i++) {
-      if ((await c.request()) === null) return;
-      await c.write(responses[Math.min(i, responses.length - 1)]!);
-    }
-  };
-}
-
-/** Reads one request, writes `bytes`, closes. */
-function once(bytes: string): Script {
-  return async (c) => {
-    if ((await c.request()) === null) return;
-    await c.write(bytes);
-  };
-}
 
 const ok = (body: string, extra = "") =>
   `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n${extra}\r\n${body}`;
@@ -277,14 +118,14 @@ async function both(
   pySrc: string,
   h1: (port: number, out: Json) => Promise<void>,
 ): Promise<{ py: Json; h1: Json; pyWire: string[]; h1Wire: string[] }> {
-  const s1 = new RawServer(script);
+  const s1 = new WireServer(script);
   let py: Json;
   try {
     py = await runPy(s1.port, pySrc);
   } finally {
     await s1.close();
   }
-  const s2 = new RawServer(script);
+  const s2 = new WireServer(script);
   const out: Json = {};
   try {
     await h1(s2.port, out);

@@ -27,6 +27,7 @@ import {
   IncompleteRead,
 } from "../../mod.ts";
 import { bytes, text } from "../_util.ts";
+import { answer, type Script, WireServer } from "./_wire_server.ts";
 
 const RUNS = Number(Deno.env.get("PYDIFF_RUNS") ?? "80");
 const SEED = Number(Deno.env.get("PYDIFF_SEED") ?? "20261202");
@@ -64,183 +65,6 @@ function pyTest(name: string, fn: () => Promise<void>): void {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// ── raw server ──────────────────────────────────────────────────────────
-
-/** The server side of one connection; everything read is kept in `wire`. */
-class SConn {
-  readonly conn: Deno.Conn;
-  readonly #wire: string[];
-  readonly #index: number;
-  #buf = "";
-  #eof = false;
-  #reading: Promise<boolean> | null = null;
-
-  constructor(conn: Deno.Conn, wire: string[], index: number) {
-    this.conn = conn;
-    this.#wire = wire;
-    this.#index = index;
-  }
-
-  // One read (shared by whoever waits for it); false at EOF or error.
-  #fill(): Promise<boolean> {
-    if (this.#eof) return Promise.resolve(false);
-    return this.#reading ??= (async () => {
-      const chunk = new Uint8Array(65536);
-      let n: number | null = null;
-      try {
-        n = await this.conn.read(chunk);
-      } catch { /* reset or closed */ }
-      this.#reading = null;
-      if (n === null) {
-        this.#eof = true;
-        return false;
-      }
-      const s = text(chunk.subarray(0, n));
-      this.#buf += s;
-      this.#wire[this.#index] += s;
-      return true;
-    })();
-  }
-
-  async #until(pred: () => number): Promise<number> {
-    let at: number;
-    while ((at = pred()) === -1) if (!(await this.#fill())) return -1;
-    return at;
-  }
-
-  /** One whole request (head, then a Content-Length or chunked body), or null. */
-  async request(): Promise<string | null> {
-    const end = await this.#until(() => this.#buf.indexOf("\r\n\r\n"));
-    if (end === -1) return null;
-    let at = end + 4;
-    const head = this.#buf.slice(0, at);
-    const cl = /\r\ncontent-length:[ \t]*(\d+)/i.exec(head);
-    if (/\r\ntransfer-encoding:[^\r]*chunked/i.test(head)) {
-      for (;;) {
-        const lineEnd = await this.#until(() => this.#buf.indexOf("\r\n", at));
-        if (lineEnd === -1) break;
-        const size = parseInt(this.#buf.slice(at, lineEnd), 16);
-        at = lineEnd + 2;
-        if (size === 0 || Number.isNaN(size)) {
-          const from = at;
-          const t = await this.#until(() =>
-            this.#buf.startsWith("\r\n", from)
-              ? from
-              : this.#buf.indexOf("\r\n\r\n", from)
-          );
-          at = t === from ? from + 2 : t + 4;
-          break;
-        }
-        const need = at + size + 2;
-        await this.#until(() => this.#buf.length >= need ? need : -1);
-        at = need;
-      }
-    } else if (cl !== null) {
-      const need = at + Number(cl[1]);
-      await this.#until(() => this.#buf.length >= need ? need : -1);
-      at = need;
-    }
-    const out = this.#buf.slice(0, at);
-    this.#buf = this.#buf.slice(at);
-    return out;
-  }
-
-  /** Records what comes until the client closes or `ms` pass. */
-  async drain(ms = 2000): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stop = new Promise<false>((r) => timer = setTimeout(r, ms, false));
-    while (await Promise.race([this.#fill(), stop]));
-    clearTimeout(timer);
-  }
-
-  /** Writes Latin-1 text. */
-  async write(s: string): Promise<void> {
-    const data = bytes(s);
-    let at = 0;
-    try {
-      while (at < data.length) at += await this.conn.write(data.subarray(at));
-    } catch { /* client gone */ }
-  }
-
-  /** Sends FIN but keeps reading (no reset for what the client sends next). */
-  async closeWrite(): Promise<void> {
-    try {
-      await (this.conn as Deno.TcpConn).closeWrite();
-    } catch { /* closed */ }
-  }
-
-  close(): void {
-    try {
-      this.conn.close();
-    } catch { /* closed */ }
-  }
-}
-
-type Script = (c: SConn, index: number) => Promise<void>;
-
-class Srv {
-  readonly listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  readonly wire: string[] = [];
-  readonly #tasks = new Set<Promise<void>>();
-  readonly #conns = new Set<SConn>();
-  readonly #loop: Promise<void>;
-
-  constructor(script: Script) {
-    this.#loop = (async () => {
-      for await (const conn of this.listener) {
-        const index = this.wire.length;
-        this.wire.push("");
-        const c = new SConn(conn, this.wire, index);
-        this.#conns.add(c);
-        const task: Promise<void> = script(c, index).catch(() => {
-          // The test looks at the wire.
-        }).finally(() => {
-          c.close();
-          this.#conns.delete(c);
-          this.#tasks.delete(task);
-        });
-        this.#tasks.add(task);
-      }
-    })().catch(() => {});
-  }
-
-  get port(): number {
-    return this.listener.addr.port;
-  }
-
-  /** Wire text per connection, the port replaced by PORT. */
-  normalized(): string[] {
-    return this.wire.map((w) => w.replaceAll(String(this.port), "PORT"));
-  }
-
-  async close(): Promise<void> {
-    try {
-      this.listener.close();
-    } catch { /* closed */ }
-    // Let each script record what is still in flight (the client has closed
-    // its end, so reads reach EOF), then cut what is left.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      Promise.all([...this.#tasks]),
-      new Promise((r) => timer = setTimeout(r, 500)),
-    ]);
-    clearTimeout(timer);
-    for (const c of this.#conns) c.close();
-    await this.#loop;
-    await Promise.all([...this.#tasks]);
-  }
-}
-
-/** Answers each request on a connection with the next response (the last repeats). */
-function answer(...responses: string[]): Script {
-  return async (c) => {
-    for (let i = 0;; i++) {
-      if ((await c.request()) === null) return;
-      await c.write(responses[Math.min(i, responses.length - 1)]!);
-    }
-  };
-}
 
 /** One response per request path "/c/<i>"; then close, or wait for the client. */
 interface Case {
@@ -419,14 +243,14 @@ async function both(
   h1: (port: number, out: Json) => Promise<void>,
   input?: unknown,
 ): Promise<{ py: Json; h1: Json; pyWire: string[]; h1Wire: string[] }> {
-  const s1 = new Srv(script);
+  const s1 = new WireServer(script);
   let py: Json;
   try {
     py = await runPy(s1.port, pySrc, input);
   } finally {
     await s1.close();
   }
-  const s2 = new Srv(script);
+  const s2 = new WireServer(script);
   const out: Json = {};
   try {
     await h1(s2.port, out);
@@ -675,7 +499,7 @@ pyTest(
 pyTest(
   "1xx: informational keeps every 100/103 in order with its headers",
   async () => {
-    const s = new Srv(caseScript([{
+    const s = new WireServer(caseScript([{
       bytes: "HTTP/1.1 100 Continue\r\n\r\n" +
         "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" +
         "HTTP/1.1 103 Early Hints\r\nLink: </b>\r\nLink: </c>\r\n\r\n" +

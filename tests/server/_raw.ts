@@ -305,6 +305,39 @@ export class RawClient implements AsyncDisposable {
   }
 }
 
+/**
+ * Sends `request` at once (or in pieces cut at `cuts`, a few milliseconds
+ * apart; then half-closes if asked), and reads until the peer closes (EOF
+ * or reset, marked "<closed>") or `quietMs` pass with nothing new
+ * ("<open>"). For comparing two servers' replies to the same bytes.
+ */
+export async function exchangeUntilQuiet(
+  port: number,
+  request: string | Uint8Array,
+  { quietMs = 250, halfClose = false, cuts = [] as number[] } = {},
+): Promise<string> {
+  await using client = await RawClient.connect(port);
+  const bytes = typeof request === "string" ? latin1(request) : request;
+  try {
+    let at = 0;
+    for (const cut of [...cuts].sort((a, b) => a - b)) {
+      if (cut <= at || cut >= bytes.length) continue;
+      await client.send(bytes.subarray(at, cut));
+      at = cut;
+      await delay(3);
+    }
+    await client.send(bytes.subarray(at));
+    if (halfClose) await client.conn.closeWrite();
+  } catch {
+    // The server closed early; what it sent is still read below.
+  }
+  for (;;) {
+    const end = await client.readOnce(quietMs);
+    if (end === "timeout") return client.text + "<open>";
+    if (end !== "data") return client.text + "<closed>";
+  }
+}
+
 /** Concatenates byte arrays. */
 export function concat(parts: Uint8Array[]): Uint8Array {
   let length = 0;

@@ -38,7 +38,7 @@ import {
 } from "../../server/request_handler.ts";
 import { SimpleHTTPRequestHandler } from "../../server/simple_request_handler.ts";
 import { maskServerAndDate, withPythonScript } from "./_python_face.ts";
-import { delay, latin1, RawClient } from "./_raw.ts";
+import { exchangeUntilQuiet, latin1 } from "./_raw.ts";
 
 const PYTHON = "python3";
 const RUNS = Number(Deno.env.get("PY_DIFF_RUNS") ?? "25");
@@ -318,40 +318,6 @@ async function withBoth<T>(
   );
 }
 
-/**
- * Sends `request` at once, then reads until the peer closes (EOF or reset,
- * marked "<closed>") or `quietMs` pass with nothing new ("<open>").
- */
-async function exchange(
-  port: number,
-  request: string | Uint8Array,
-  quietMs = 250,
-  halfClose = false,
-  cuts: number[] = [],
-): Promise<string> {
-  await using client = await RawClient.connect(port);
-  const bytes = typeof request === "string" ? latin1(request) : request;
-  try {
-    // Trickled: the bytes go in pieces, a few milliseconds apart.
-    let at = 0;
-    for (const cut of [...cuts].sort((a, b) => a - b)) {
-      if (cut <= at || cut >= bytes.length) continue;
-      await client.send(bytes.subarray(at, cut));
-      at = cut;
-      await delay(3);
-    }
-    await client.send(bytes.subarray(at));
-    if (halfClose) await client.conn.closeWrite();
-  } catch {
-    // The server closed early; what it sent is still read below.
-  }
-  for (;;) {
-    const end = await client.readOnce(quietMs);
-    if (end === "timeout") return client.text + "<open>";
-    if (end !== "data") return client.text + "<closed>";
-  }
-}
-
 /** Both servers' replies to the same bytes, masked. */
 async function both(
   ports: Pair,
@@ -360,8 +326,8 @@ async function both(
   { quietMs = 250, halfClose = false, cuts = [] as number[] } = {},
 ): Promise<{ py: string; h1: string }> {
   const [py, h1] = await Promise.all([
-    exchange(ports.py, request, quietMs, halfClose, cuts),
-    exchange(ports.h1, request, quietMs, halfClose, cuts),
+    exchangeUntilQuiet(ports.py, request, { quietMs, halfClose, cuts }),
+    exchangeUntilQuiet(ports.h1, request, { quietMs, halfClose, cuts }),
   ]);
   return { py: normalize(py), h1: normalize(h1) };
 }
@@ -1499,7 +1465,7 @@ Deno.test({
           "GET /ka HTTP/1.0\r\n\r\n",
         ]
       ) {
-        const reply = await exchange(port, request);
+        const reply = await exchangeUntilQuiet(port, request);
         const head = reply.split("\r\n\r\n")[0]!;
         assert.deepEqual(head.match(/^Connection: .*$/gim), [
           "Connection: keep-alive",
@@ -1529,7 +1495,7 @@ Deno.test({
       }
     }
     await withH1(Handler, async (port) => {
-      const reply = await exchange(
+      const reply = await exchangeUntilQuiet(
         port,
         "GET /a HTTP/1.0\r\n\r\nGET /b HTTP/1.0\r\n\r\n",
       );
@@ -1558,7 +1524,7 @@ Deno.test({
       }
     }
     await withH1(Handler, async (port) => {
-      const reply = await exchange(
+      const reply = await exchangeUntilQuiet(
         port,
         "GET /v HTTP/1.2\r\nHost: a\r\nConnection: close\r\n\r\n",
       );
@@ -1589,7 +1555,7 @@ Deno.test({
       }
     }
     await withH1(Handler, async (port) => {
-      const reply = await exchange(
+      const reply = await exchangeUntilQuiet(
         port,
         "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n",
       );

@@ -31,7 +31,7 @@ import { ThreadingHTTPServer } from "../../server/http_server.ts";
 import { SimpleHTTPRequestHandler } from "../../server/simple_request_handler.ts";
 import { serveDir, type SymlinkPolicy } from "../../server/static.ts";
 import { maskServerAndDate, withPythonScript } from "./_python_face.ts";
-import { fromLatin1, latin1, RawClient, startServer } from "./_raw.ts";
+import { exchangeUntilQuiet, fromLatin1, latin1, startServer } from "./_raw.ts";
 
 const PYTHON = "python3";
 const IS_POSIX = Deno.build.os !== "windows";
@@ -279,26 +279,13 @@ async function withServers<T>(
   );
 }
 
-/**
- * Sends `request` and reads until the peer closes ("<closed>"), or until
- * nothing arrives for `quietMs` ("<open>").
- */
-async function exchange(
+// Reads for up to 1.5 s of quiet: directory listings can be slow to start.
+function exchange(
   port: number,
   request: string | Uint8Array,
   quietMs = 1500,
 ): Promise<string> {
-  await using client = await RawClient.connect(port);
-  try {
-    await client.send(typeof request === "string" ? latin1(request) : request);
-  } catch {
-    // closed early: read what was sent
-  }
-  for (;;) {
-    const end = await client.readOnce(quietMs);
-    if (end === "timeout") return client.text + "<open>";
-    if (end !== "data") return client.text + "<closed>";
-  }
+  return exchangeUntilQuiet(port, request, { quietMs });
 }
 
 /** Both replies to the same bytes. */
