@@ -136,3 +136,18 @@ function hasLazyBody(response: Response): boolean {
   }
   return false;
 }
+
+/**
+ * The byte length of a response body built from a string or bytes (read
+ * without consuming it), else null: a stream, or no access to the body.
+ *
+ * @param response The response.
+ * @returns The length in bytes, or null.
+ */
+export function staticBodyLength(response: Response): number | null {
+  const body = staticResponseParts(response)?.body;
+  if (body === undefined || body === null) return null;
+  return typeof body === "string"
+    ? new TextEncoder().encode(body).length
+    : body.length;
+}

@@ -30,7 +30,7 @@
  * @module
  */
 
-import { staticResponseParts } from "./_static_response_body.ts";
+import { staticBodyLength } from "./_static_response_body.ts";
 import { errorResponse } from "./body.ts";
 import {
   compose,
@@ -278,7 +278,17 @@ function parseSegment(seg: string, pattern: string): Segment {
     }
     return { kind: "wildcard", name };
   }
-  return { kind: "static", text: seg };
+  return { kind: "static", text: encodeStaticSegment(seg) };
+}
+
+// A static segment as it arrives in req.url: percent-encoded as URL
+// serializes a path ("/café" is "/caf%C3%A9", "/a b" is "/a%20b"), or it
+// could never match. Text already encoded ("%20") is kept.
+function encodeStaticSegment(seg: string): string {
+  if (/^[A-Za-z0-9\-._~!$&'()*+,;=:@%]*$/.test(seg)) return seg;
+  if (seg === "." || seg === "..") return seg;
+  const escaped = seg.replace(/[?#\\]/g, (c) => encodeURIComponent(c));
+  return new URL(`http://h/${escaped}`).pathname.slice(1);
 }
 
 /** Expands optional params: `/a/:b?/:c?` → `/a`, `/a/:b`, `/a/:b/:c`. */
@@ -350,6 +360,11 @@ export class Router<S extends object = Record<string, unknown>> {
   #onError: ErrorHandler<S> = (err) => errorResponse(err);
   // Methods some route was added for.
   readonly #methods = new Set<string>();
+  // Mounted routers that have middleware: it also wraps this router's own
+  // answers (404, 405, automatic OPTIONS, redirects) for paths under the
+  // prefix, as a Hono sub-app's does, so a mounted cors() or basicAuth()
+  // sees a preflight or an unknown path there too.
+  readonly #mounts: Mount<S>[] = [];
 
   /**
    * Creates a new `Router`.
@@ -597,6 +612,28 @@ export class Router<S extends object = Record<string, unknown>> {
         ...(r.handlers as unknown as Handler<S>[]),
       ]);
     }
+    const fold = (text: string) => this.#fold(text);
+    const onError: ErrorHandler<S> = (err, ctx) => this.#onError(err, ctx);
+    // The sub-router's own mounts too; the longest prefix is tried first.
+    for (const inner of sub.#mounts) {
+      this.#mounts.push(
+        new Mount<S>(
+          base + inner.prefix,
+          [
+            ...mw,
+            ...(inner.middleware as unknown as Middleware<S>[]),
+          ],
+          fold,
+          onError,
+        ),
+      );
+    }
+    if (mw.length > 0) {
+      this.#mounts.push(
+        new Mount<S>(base === "" ? "/" : base, mw, fold, onError),
+      );
+    }
+    this.#mounts.sort((a, b) => b.depth - a.depth);
     return this;
   }
 
@@ -725,6 +762,15 @@ export class Router<S extends object = Record<string, unknown>> {
         (err, ctx) => this.#onError(err, ctx),
       );
       res = await this.#chain(ctx, () => this.#dispatch(ctx));
+      if (!(res instanceof Response)) {
+        // A handler (or middleware) that returned nothing: the engine would
+        // answer 500; say why through onError, as a throw would.
+        throw new TypeError(
+          `Cannot answer ${req.method} ${ctx.url.pathname}: a handler returned ${
+            res === null ? "null" : typeof res
+          }, not a Response`,
+        );
+      }
     } catch (err) {
       try {
         res = await this.#onError(err, ctx);
@@ -788,6 +834,19 @@ export class Router<S extends object = Record<string, unknown>> {
       ctx.params = paramsOf(route.names, matchedPath, CAPS);
       return await route.run(ctx, async () => await this.#notFound(ctx));
     }
+    const mount = this.#mounts.length === 0
+      ? undefined
+      : this.#mounts.find((m) => m.covers(path));
+    if (mount !== undefined) {
+      return await mount.run(ctx, () => this.#answerMiss(ctx, path));
+    }
+    return await this.#answerMiss(ctx, path);
+  }
+
+  // No route: 501 for an unknown method, a trailing-slash redirect, 405
+  // (or 204 to OPTIONS) with Allow, else the not-found handler.
+  async #answerMiss(ctx: Context<S>, path: string): Promise<Response> {
+    const req = ctx.req;
     // RFC 9110 §9.1: a method nobody here knows (not a standard one, on no
     // route) is 501, as Python's handler answers a missing do_X.
     if (!STANDARD_METHODS.has(req.method) && !this.#methods.has(req.method)) {
@@ -1087,6 +1146,57 @@ export class Router<S extends object = Record<string, unknown>> {
   }
 }
 
+// A mounted router's prefix and middleware (see Router.#mounts).
+class Mount<S extends object> {
+  readonly prefix: string;
+  readonly middleware: readonly Middleware<S>[];
+  readonly depth: number;
+  readonly #segments: string[];
+  readonly #fold: (text: string) => string;
+  readonly #run: ComposedMiddleware<S>;
+
+  constructor(
+    prefix: string,
+    middleware: readonly Middleware<S>[],
+    fold: (text: string) => string,
+    onError: ErrorHandler<S>,
+  ) {
+    this.prefix = prefix;
+    this.middleware = middleware;
+    this.#fold = fold;
+    // Errors become responses where they are thrown, as in a route's chain.
+    this.#run = compose(middleware, onError);
+    this.#segments = prefix === "/"
+      ? []
+      : prefix.slice(1).split("/").map((seg) =>
+        seg.startsWith(":") || seg === "*"
+          ? seg
+          : fold(encodeStaticSegment(seg))
+      );
+    this.depth = this.#segments.length;
+  }
+
+  // Whether `path` is the prefix or below it: ":param" segments take any
+  // non-empty segment, "*" the rest.
+  covers(path: string): boolean {
+    const parts = path.split("/");
+    for (let i = 0; i < this.#segments.length; i++) {
+      const want = this.#segments[i]!;
+      if (want === "*") return true;
+      const seg = parts[i + 1];
+      if (seg === undefined) return false;
+      if (want.startsWith(":") ? seg === "" : this.#fold(seg) !== want) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  run(ctx: Context<S>, next: () => Promise<Response>): Promise<Response> {
+    return this.#run(ctx, next);
+  }
+}
+
 function pick<S extends object>(
   node: Node<S>,
   method: string,
@@ -1155,13 +1265,4 @@ class Found<S extends object> {
 function internMethod(method: string): string {
   const upper = method.toUpperCase();
   return METHOD_ORDER.find((m) => m === upper) ?? upper;
-}
-
-// The byte length of a body built from a string or bytes, else null.
-function staticBodyLength(res: Response): number | null {
-  const body = staticResponseParts(res)?.body;
-  if (body === undefined || body === null) return null;
-  return typeof body === "string"
-    ? new TextEncoder().encode(body).length
-    : body.length;
 }

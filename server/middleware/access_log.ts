@@ -6,6 +6,7 @@
 
 import { formatCommonLog } from "../access_log.ts";
 import type { Middleware } from "../middleware.ts";
+import { parseBasicAuth } from "./basic_auth.ts";
 
 /** Options for {@linkcode accessLog}. */
 export interface AccessLogOptions {
@@ -22,22 +23,15 @@ function writeStderr(line: string): void {
 }
 
 function basicUser(req: Request): string {
-  const auth = req.headers.get("authorization");
-  if (auth === null || !/^basic /i.test(auth)) return "-";
-  try {
-    const decoded = atob(auth.slice(6).trim());
-    const colon = decoded.indexOf(":");
-    const user = colon === -1 ? decoded : decoded.slice(0, colon);
-    // Attacker-chosen bytes: no controls (ESC, NUL, DEL, C1) reach a log or
-    // the terminal showing it (CWE-117), nor a quote or space that would
-    // break the line's fields.
-    return user === ""
-      ? "-"
-      // deno-lint-ignore no-control-regex
-      : user.replace(/[\x00-\x20\x7f-\x9f"\\\s]/g, "_").slice(0, 64);
-  } catch {
-    return "-";
-  }
+  // The name as basicAuth() reads it (UTF-8, RFC 7617 §2.1).
+  const user = parseBasicAuth(req.headers.get("authorization"))?.[0] ?? "";
+  // Attacker-chosen bytes: no controls (ESC, NUL, DEL, C1) reach a log or
+  // the terminal showing it (CWE-117), nor a quote or space that would
+  // break the line's fields.
+  return user === ""
+    ? "-"
+    // deno-lint-ignore no-control-regex
+    : user.replace(/[\x00-\x20\x7f-\x9f"\\\s]/g, "_").slice(0, 64);
 }
 
 /**

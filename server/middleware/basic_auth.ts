@@ -47,7 +47,25 @@ export async function timingSafeEqual(a: string, b: string): Promise<boolean> {
   return diff === 0;
 }
 
-function parseBasic(header: string | null): [string, string] | null {
+/**
+ * The user name and password of a Basic `Authorization` field value
+ * (RFC 7617: base64 of UTF-8 `user:password`), or null when it is not one.
+ *
+ * @param header The field value, or null when absent.
+ * @returns `[user, password]`, or null.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseBasicAuth } from "./basic_auth.ts";
+ *
+ * assert.deepEqual(parseBasicAuth("Basic am9yZzpwdw=="), ["jorg", "pw"]);
+ * assert.equal(parseBasicAuth("Bearer x"), null);
+ * ```
+ */
+export function parseBasicAuth(
+  header: string | null,
+): [string, string] | null {
   if (header === null) return null;
   const match = /^basic[ \t]+([A-Za-z0-9+/]+=*)[ \t]*$/i.exec(header);
   if (match === null) return null;
@@ -116,7 +134,7 @@ export function basicAuth<S extends object = Record<string, unknown>>(
     return ok;
   };
   return async (ctx, next) => {
-    const credentials = parseBasic(ctx.req.headers.get("authorization"));
+    const credentials = parseBasicAuth(ctx.req.headers.get("authorization"));
     if (credentials !== null && await check(credentials[0], credentials[1])) {
       return await next();
     }

@@ -6,6 +6,7 @@
 
 import type { Middleware } from "../middleware.ts";
 import { appendVary } from "./cors.ts";
+import { staticResponseParts } from "../_static_response_body.ts";
 
 /** Codings this middleware can produce. */
 export type Coding = "gzip" | "deflate";
@@ -60,6 +61,10 @@ export function negotiateEncoding(
   const gzip = weightOf("gzip");
   const deflate = weightOf("deflate");
   if (gzip <= 0 && deflate <= 0) return null;
+  const best = Math.max(gzip, deflate);
+  // RFC 9110 §12.5.3: identity is acceptable unless refused, and a client
+  // may prefer it ("gzip;q=0.1, identity").
+  if ((q.get("identity") ?? 0) > best) return null;
   return gzip >= deflate ? "gzip" : "deflate";
 }
 
@@ -94,7 +99,15 @@ export function compress<S extends object = Record<string, unknown>>(
   return async (ctx, next) => {
     const res = await next();
     if (res.status === 304) return notModified(ctx.req, res, filter, minBytes);
-    if (ctx.req.method === "HEAD" || res.body === null) return res;
+    // Untouched: the router measures a HEAD's body as it was built.
+    if (ctx.req.method === "HEAD") return res;
+    // A string or bytes body has a size before Content-Length is set; read
+    // it before `res.body` turns that body into a stream.
+    const declared = res.headers.get("content-length");
+    const length = declared !== null
+      ? Number(declared)
+      : knownBodyLength(res, minBytes);
+    if (res.body === null) return res;
     if (res.status === 204 || res.status === 206) return res;
     const headers = res.headers;
     const type = headers.get("content-type") ?? "";
@@ -105,9 +118,8 @@ export function compress<S extends object = Record<string, unknown>>(
     }
     const out = new Headers(headers);
     appendVary(out, "Accept-Encoding");
-    const length = headers.get("content-length");
     const coding = negotiateEncoding(ctx.req.headers.get("accept-encoding"));
-    if (coding === null || (length !== null && Number(length) < minBytes)) {
+    if (coding === null || (length !== null && length < minBytes)) {
       return new Response(res.body, {
         status: res.status,
         statusText: res.statusText,
@@ -165,3 +177,15 @@ function notModified(
     headers: out,
   });
 }
+
+// The size of a string or bytes body, without reading it, else null (a
+// stream). A string of `atLeast` UTF-16 units or more has at least that
+// many bytes: it is not encoded just to be measured.
+function knownBodyLength(res: Response, atLeast: number): number | null {
+  const body = staticResponseParts(res)?.body;
+  if (body === undefined || body === null) return null;
+  if (typeof body !== "string") return body.length;
+  return body.length >= atLeast ? body.length : encoder.encode(body).length;
+}
+
+const encoder = new TextEncoder();

@@ -19,7 +19,11 @@ export interface CorsOptions {
   allowHeaders?: readonly string[];
   /** Response headers scripts may read. */
   exposeHeaders?: readonly string[];
-  /** Send `Access-Control-Allow-Credentials: true` (origin is then echoed, never `*`). */
+  /**
+   * Send `Access-Control-Allow-Credentials: true`; the allowed origin is
+   * then echoed, never `*`. Needs an `origin` other than `"*"`: a list, one
+   * origin, or a function (`(o) => o` to allow every origin, on purpose).
+   */
   credentials?: boolean;
   /** Seconds a preflight may be cached. */
   maxAgeSeconds?: number;
@@ -102,12 +106,20 @@ export function cors<S extends object = Record<string, unknown>>(
   options: CorsOptions = {},
 ): Middleware<S> {
   const { origin = "*", credentials = false } = options;
+  if (credentials && origin === "*") {
+    // Echoing every Origin with credentials lets any site read responses
+    // sent with the user's cookies (CWE-942); Hono and Express send "*",
+    // which browsers refuse. Say so at start-up instead.
+    throw new TypeError(
+      'Cannot use cors({ credentials: true }) with origin "*": name the origins allowed (a list or a function)',
+    );
+  }
   const methods = (options.methods ?? DEFAULT_METHODS).join(", ");
   const expose = options.exposeHeaders?.join(", ");
   const allowFor = (requestOrigin: string): string | null => {
     if (typeof origin === "function") return origin(requestOrigin);
     if (typeof origin === "string") {
-      if (origin === "*") return credentials ? requestOrigin : "*";
+      if (origin === "*") return "*";
       return origin === requestOrigin ? origin : null;
     }
     return origin.includes(requestOrigin) ? requestOrigin : null;

@@ -48,7 +48,9 @@ export function serveStatic<S extends object = Record<string, unknown>>(
     // Only GET and HEAD read files; serveDir would answer 405 to the rest.
     if (method !== "GET" && method !== "HEAD") return await next();
     const res = await serveDir(ctx.req, options);
-    if (res.status === 404 || res.status === 405) {
+    // Not a file here (404), or a path no file could have (400: a
+    // backslash, bad percent-encoding): the routes may still answer it.
+    if (res.status === 404 || res.status === 405 || res.status === 400) {
       await res.body?.cancel();
       return await next();
     }

@@ -80,7 +80,9 @@ export function timeout<S extends object = Record<string, unknown>>(
     } finally {
       clearTimeout(timer);
       outer.removeEventListener("abort", onOuterAbort);
-      ctx.signal = outer;
+      // The handler may still run after a time-out: its ctx.signal stays
+      // the aborted one, so work it starts later sees it gave up.
+      if (!timedOut) ctx.signal = outer;
       // The loser keeps running; swallow its late failure.
       work.then((res) => {
         if (timedOut) res.body?.cancel().catch(() => {});

@@ -297,9 +297,13 @@ Deno.test("router: trailing-slash redirect cannot become a protocol-relative Loc
 
 // ------------------------------------------------------------------ cors
 
-Deno.test("cors: credentials never yield `*`, reflected origin adds Vary", async () => {
+Deno.test("cors: credentials need named origins; an allowed one is echoed, never `*`, with Vary", async () => {
+  // Echoing every origin with credentials would let any site read the
+  // user's data (CWE-942): refused at start-up.
+  assert.throws(() => cors({ credentials: true }), TypeError);
+  assert.throws(() => cors({ origin: "*", credentials: true }), TypeError);
   const r = new Router()
-    .use(cors({ credentials: true }))
+    .use(cors({ origin: ["https://a.example"], credentials: true }))
     .get("/", () => new Response("ok"));
   const res = await r.request("/", {
     headers: { origin: "https://a.example" },
