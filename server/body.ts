@@ -167,10 +167,10 @@ export interface BodyOptions {
 /** Default body limit: 1 MiB, ample for JSON APIs; uploads should raise it. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-function checkLimit(maxBytes: number): number {
+function checkLimit(maxBytes: number, name = "maxBytes"): number {
   if (!(maxBytes >= 0) || !Number.isFinite(maxBytes)) {
     throw new RangeError(
-      `Cannot use maxBytes ${maxBytes}: expected a finite number >= 0`,
+      `Cannot use ${name} ${maxBytes}: expected a finite number >= 0`,
     );
   }
   return maxBytes;
@@ -446,7 +446,19 @@ export async function formData(
   req: Request,
   options: FormDataOptions = {},
 ): Promise<FormData> {
-  const limits = { ...DEFAULT_FORM_DATA_LIMITS, ...options };
+  // Each limit: the caller's, or its default when left out (undefined too,
+  // not "no limit"); NaN or a negative one is a RangeError.
+  const limits = {} as Required<FormDataOptions>;
+  for (
+    const key of Object.keys(
+      DEFAULT_FORM_DATA_LIMITS,
+    ) as (keyof FormDataOptions)[]
+  ) {
+    limits[key] = checkLimit(
+      options[key] ?? DEFAULT_FORM_DATA_LIMITS[key],
+      key,
+    );
+  }
   const type = req.headers.get("content-type") ?? "";
   const mediaType = type.split(";", 1)[0]!.trim().toLowerCase();
   if (mediaType === "application/x-www-form-urlencoded") {
@@ -468,6 +480,22 @@ async function urlencoded(
   limits: Required<FormDataOptions>,
 ): Promise<FormData> {
   const source = await text(req, { maxBytes: limits.maxBytes });
+  // Count the fields before URLSearchParams builds them all: 10 MiB of
+  // "&a" would be five million pairs (seconds of work, hundreds of MB).
+  // Empty pieces ("a&&b") are no fields, as URLSearchParams skips them.
+  let fields = 0;
+  for (let from = 0; from <= source.length;) {
+    let end = source.indexOf("&", from);
+    if (end === -1) end = source.length;
+    if (end > from && ++fields > limits.maxParts) {
+      throw new PayloadTooLargeError(
+        `Form has more than ${limits.maxParts} fields`,
+        limits.maxParts,
+        "too_many_fields",
+      );
+    }
+    from = end + 1;
+  }
   const form = new FormData();
   let count = 0;
   for (const [name, value] of new URLSearchParams(source)) {
@@ -511,7 +539,6 @@ async function multipart(
   }
   const parser = new MultipartParser(boundary, limits);
   const form = new FormData();
-  const decoder = new TextDecoder();
   const reader = bodyStream(req, { maxBytes: limits.maxBytes }).getReader();
   let chunks: Uint8Array[] = [];
   try {
@@ -523,11 +550,10 @@ async function multipart(
         else if (event.kind === "end") {
           const { part } = event;
           if (part.filename === undefined) {
-            form.append(
-              part.name,
-              chunks.map((c) => decoder.decode(c, { stream: true })).join("") +
-                decoder.decode(),
-            );
+            // Decoded whole: a streaming TextDecoder drops a U+FEFF at the
+            // start of each piece, so the text would depend on how TCP cut
+            // the upload.
+            form.append(part.name, decoder.decode(joinBytes(chunks)));
           } else {
             const file = new File(chunks as BlobPart[], part.filename, {
               type: part.contentType ?? "application/octet-stream",
@@ -544,4 +570,19 @@ async function multipart(
     throw err;
   }
   return form;
+}
+
+const decoder = new TextDecoder();
+
+function joinBytes(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let length = 0;
+  for (const part of parts) length += part.byteLength;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
 }

@@ -57,7 +57,13 @@ const DEFAULT_MULTIPART_LIMITS: Readonly<MultipartLimits> = Object.freeze({
   maxPartHeadBytes: 8 * 1024,
 });
 
-type State = "preamble" | "delimiter" | "head" | "body" | "epilogue";
+type State =
+  | "preamble"
+  | "delimiter"
+  | "close"
+  | "head"
+  | "body"
+  | "epilogue";
 
 const CR = 13;
 const LF = 10;
@@ -113,6 +119,15 @@ export class MultipartParser {
   readonly #limits: MultipartLimits;
   #state: State = "preamble";
   #buf: Uint8Array;
+  // Storage #buf was appended into, and where its bytes end: a part head
+  // trickled in byte by byte grows it in place, not by a copy per byte.
+  #store: Uint8Array | null = null;
+  #storeEnd = 0;
+  // How much of a part head in #buf has been searched for its end.
+  #headScanned = 0;
+  // #buf (in "body") starts with the CRLF that ended the part's head: it is
+  // also the CRLF of the next delimiter when the part's body is empty.
+  #bodyLeadsWithCrlf = false;
   #part: MultipartPart | undefined;
   #partBytes = 0;
   #parts = 0;
@@ -125,7 +140,23 @@ export class MultipartParser {
    */
   constructor(boundary: string, limits: Partial<MultipartLimits> = {}) {
     this.#delimiter = new TextEncoder().encode(`\r\n--${boundary}`);
-    this.#limits = { ...DEFAULT_MULTIPART_LIMITS, ...limits };
+    // Left out (or undefined): the default, never "no limit".
+    this.#limits = {
+      maxParts: limits.maxParts ?? DEFAULT_MULTIPART_LIMITS.maxParts,
+      maxFileBytes: limits.maxFileBytes ??
+        DEFAULT_MULTIPART_LIMITS.maxFileBytes,
+      maxFieldBytes: limits.maxFieldBytes ??
+        DEFAULT_MULTIPART_LIMITS.maxFieldBytes,
+      maxPartHeadBytes: limits.maxPartHeadBytes ??
+        DEFAULT_MULTIPART_LIMITS.maxPartHeadBytes,
+    };
+    for (const [key, value] of Object.entries(this.#limits)) {
+      if (!(value >= 0)) {
+        throw new RangeError(
+          `Cannot use ${key} ${value}: expected a number >= 0`,
+        );
+      }
+    }
     // The first delimiter may open the body without a CRLF before it.
     this.#buf = new Uint8Array([CR, LF]);
   }
@@ -141,7 +172,7 @@ export class MultipartParser {
   push(chunk: Uint8Array): MultipartEvent[] {
     if (chunk.byteLength === 0) return [];
     if (this.#state === "epilogue") return [];
-    this.#buf = this.#buf.byteLength === 0 ? chunk : concat(this.#buf, chunk);
+    this.#buf = this.#buf.byteLength === 0 ? chunk : this.#append(chunk);
     const events: MultipartEvent[] = [];
     while (this.#step(events));
     return events;
@@ -154,7 +185,8 @@ export class MultipartParser {
    * @throws {BadRequestError} The closing boundary never came.
    */
   finish(): MultipartEvent[] {
-    if (this.#state !== "epilogue") {
+    // A close delimiter with only padding after it ends the body too.
+    if (this.#state !== "epilogue" && this.#state !== "close") {
       throw new BadRequestError(
         "Cannot parse multipart body: it ended before the closing boundary",
         "bad_multipart",
@@ -183,9 +215,9 @@ export class MultipartParser {
       case "delimiter": {
         if (buf.byteLength < 2) return false;
         if (buf[0] === DASH && buf[1] === DASH) {
-          this.#state = "epilogue";
-          this.#buf = EMPTY;
-          return false;
+          this.#buf = buf.subarray(2);
+          this.#state = "close";
+          return true;
         }
         // RFC 2046 §5.1.1: transport padding (spaces, tabs) before the CRLF.
         let i = 0;
@@ -197,23 +229,51 @@ export class MultipartParser {
         }
         this.#buf = buf.subarray(i + 2);
         this.#state = "head";
+        this.#headScanned = 0;
         return true;
+      }
+      case "close": {
+        // RFC 2046 §5.1.1: after the close delimiter, only padding, then
+        // CRLF (and the epilogue) or the end of the body. "--B--x" is no
+        // close delimiter: refused rather than taken as the end, which
+        // would drop the parts after it unseen.
+        let i = 0;
+        while (i < buf.byteLength && (buf[i] === 32 || buf[i] === 9)) i++;
+        if (i > 64) throw malformed("too much padding after a boundary");
+        if (
+          i === buf.byteLength || (i + 1 === buf.byteLength && buf[i] === CR)
+        ) {
+          return false;
+        }
+        if (buf[i] !== CR || buf[i + 1] !== LF) {
+          throw malformed("the closing boundary is not followed by CRLF");
+        }
+        this.#state = "epilogue";
+        this.#buf = EMPTY;
+        return false;
       }
       case "head": {
         let headEnd: number;
-        let bodyStart: number;
         if (buf.byteLength >= 2 && buf[0] === CR && buf[1] === LF) {
           headEnd = 0;
-          bodyStart = 2;
         } else {
-          headEnd = indexOfBytes(buf, HEAD_END, 0);
-          bodyStart = headEnd + 4;
+          // Resume where the last search stopped (a trickled head would
+          // otherwise be searched from its start once per byte).
+          headEnd = indexOfBytes(
+            buf,
+            HEAD_END,
+            Math.max(0, this.#headScanned - 3),
+          );
+          this.#headScanned = buf.byteLength;
         }
         const max = this.#limits.maxPartHeadBytes;
         if (headEnd === -1) {
           if (buf.byteLength > max + 4) throw headTooLarge(max);
           return false;
         }
+        // The body starts after the empty line; the CRLF before it stays
+        // in front, as it may also begin the next delimiter (an empty body).
+        const bodyStart = headEnd === 0 ? 0 : headEnd + 2;
         if (headEnd > max) throw headTooLarge(max);
         if (++this.#parts > this.#limits.maxParts) {
           throw new PayloadTooLargeError(
@@ -226,22 +286,29 @@ export class MultipartParser {
         this.#part = part;
         this.#partBytes = 0;
         this.#buf = buf.subarray(bodyStart);
+        this.#bodyLeadsWithCrlf = true;
         this.#state = "body";
         events.push({ kind: "head", part });
         return true;
       }
       case "body": {
         const part = this.#part!;
+        // Bytes in front that are the head's CRLF, not content.
+        const lead = this.#bodyLeadsWithCrlf ? 2 : 0;
         const at = indexOfBytes(buf, delim, 0);
         if (at === -1) {
           const safe = buf.byteLength - (delim.byteLength - 1);
-          if (safe > 0) {
-            this.#emit(events, part, buf.subarray(0, safe));
+          if (safe > lead) {
+            this.#emit(events, part, buf.subarray(lead, safe));
             this.#buf = buf.subarray(safe);
+            this.#bodyLeadsWithCrlf = false;
           }
           return false;
         }
-        if (at > 0) this.#emit(events, part, buf.subarray(0, at));
+        // at 0 with the lead: the head's CRLF began the delimiter, so the
+        // part is empty (RFC 2046 §5.1.1 allows a body-part of headers only).
+        if (at > lead) this.#emit(events, part, buf.subarray(lead, at));
+        this.#bodyLeadsWithCrlf = false;
         events.push({ kind: "end", part });
         this.#part = undefined;
         this.#buf = buf.subarray(at + delim.byteLength);
@@ -252,6 +319,31 @@ export class MultipartParser {
         this.#buf = EMPTY;
         return false;
     }
+  }
+
+  // #buf followed by `chunk`: appended in place when #buf ends where the
+  // storage's bytes do and there is room (no copy of what came before),
+  // else copied once into storage twice the size. Views handed out lie
+  // before #buf and are never written over.
+  #append(chunk: Uint8Array): Uint8Array {
+    const buf = this.#buf;
+    const store = this.#store;
+    const length = buf.byteLength + chunk.byteLength;
+    if (
+      store !== null && buf.buffer === store.buffer &&
+      buf.byteOffset + buf.byteLength === this.#storeEnd &&
+      this.#storeEnd + chunk.byteLength <= store.byteLength
+    ) {
+      store.set(chunk, this.#storeEnd);
+      this.#storeEnd += chunk.byteLength;
+      return store.subarray(buf.byteOffset, this.#storeEnd);
+    }
+    const next = new Uint8Array(Math.max(length * 2, 4096));
+    next.set(buf, 0);
+    next.set(chunk, buf.byteLength);
+    this.#store = next;
+    this.#storeEnd = length;
+    return next.subarray(0, length);
   }
 
   #emit(events: MultipartEvent[], part: MultipartPart, data: Uint8Array): void {
@@ -310,16 +402,27 @@ function parsePartHead(raw: Uint8Array): MultipartPart {
       `a part's Content-Disposition is "${kind.slice(0, 64)}", not form-data`,
     );
   }
-  const params = parseParams(disposition.slice(disposition.indexOf(";") + 1));
+  const params = parseParams(
+    disposition.slice(disposition.indexOf(";") + 1),
+    (key) => {
+      // RFC 6266 §4.1: a parameter given twice makes the field invalid, and
+      // parsers disagree on which to take (a WAF may have checked the other).
+      if (key === "name" || key === "filename" || key === "filename*") {
+        throw malformed(`a part's Content-Disposition repeats "${key}"`);
+      }
+    },
+  );
   const name = params.get("name");
   if (name === undefined || !disposition.includes(";")) {
     throw malformed("a part's Content-Disposition has no name");
   }
   const part: MultipartPart = { name, headers };
-  // RFC 6266 §4.3: filename* when it can be decoded, else filename.
+  // RFC 6266 §4.3: filename* when it can be decoded, else filename. Either
+  // makes the part a file, even when neither name can be read: its bytes
+  // are a file's, not text.
   const star = params.get("filename*");
   const filename = (star === undefined ? undefined : decodeExtValue(star)) ??
-    params.get("filename");
+    params.get("filename") ?? (star === undefined ? undefined : "");
   if (filename !== undefined) part.filename = baseName(filename);
   const type = headers.get("content-type");
   if (type !== undefined) part.contentType = type;
@@ -359,8 +462,14 @@ function decodeExtValue(value: string): string | undefined {
   );
 }
 
-/** Parses `; a=b; c="d \" e"` header parameters; names are lowercased. */
-function parseParams(source: string): Map<string, string> {
+/**
+ * Parses `; a=b; c="d \" e"` header parameters; names are lowercased. The
+ * first of a repeated name is kept, and `onRepeat` hears of the others.
+ */
+function parseParams(
+  source: string,
+  onRepeat?: (key: string) => void,
+): Map<string, string> {
   const out = new Map<string, string>();
   let i = 0;
   const n = source.length;
@@ -398,14 +507,8 @@ function parseParams(source: string): Map<string, string> {
       i = end === -1 ? n : end;
     }
     if (key !== "" && !out.has(key)) out.set(key, value);
+    else if (key !== "") onRepeat?.(key);
   }
-  return out;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
   return out;
 }
 

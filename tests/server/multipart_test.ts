@@ -105,11 +105,20 @@ const VALID: {
     parts: [{ name: "e", data: "" }],
   },
   {
+    // Not at the body's start: there "--XYZ" follows the head's CRLF and
+    // is a delimiter (an empty part), as Deno and Python read it.
     name: "boundary_lookalikes_in_data",
     boundary: "XYZ",
     raw:
-      '--XYZ\r\nContent-Disposition: form-data; name="a"\r\n\r\n--XYZ \r\n--XY\r\n-\r\n--XYZ--',
-    parts: [{ name: "a", data: "--XYZ \r\n--XY\r\n-" }],
+      '--XYZ\r\nContent-Disposition: form-data; name="a"\r\n\r\nz--XYZ \r\n--XY\r\n-\r\n--XYZ--',
+    parts: [{ name: "a", data: "z--XYZ \r\n--XY\r\n-" }],
+  },
+  {
+    name: "empty_part_then_another",
+    boundary: "B",
+    raw: '--B\r\nContent-Disposition: form-data; name="a"\r\n\r\n--B\r\n' +
+      'Content-Disposition: form-data; name="b"\r\n\r\nx\r\n--B--',
+    parts: [{ name: "a", data: "" }, { name: "b", data: "x" }],
   },
   {
     name: "transport_padding",
