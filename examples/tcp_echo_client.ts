@@ -29,6 +29,11 @@ const { values, positionals } = parseArgs({
 const hostname = values.host;
 const port = parsePort(values.port);
 const timeoutMs = Number(values.timeout);
+if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+  fail(
+    `Cannot use --timeout "${values.timeout}": give milliseconds, 0 or more`,
+  );
+}
 
 try {
   using conn = await connectTcp({ hostname, port, timeoutMs, noDelay: true });
@@ -36,10 +41,18 @@ try {
   const replies = new BufferedReader(conn, { timeoutMs });
   const encoder = new TextEncoder();
   for await (const message of messages()) {
-    await writeAll(conn, encoder.encode(`${message}\n`), { timeoutMs });
-    const echoed = await replies.readLine();
-    if (echoed === null) throw new Error("Server closed the connection");
-    console.log(`Received: ${echoed}`);
+    // One line per message: a newline inside one would make two lines and
+    // two echoes, and every echo after it would answer the wrong message.
+    for (const line of message.split(/\r?\n/)) {
+      await writeAll(conn, encoder.encode(`${line}\n`), { timeoutMs });
+      const echoed = await replies.readLine();
+      if (echoed === null) {
+        fail(
+          `Server at ${hostname}:${port} closed the connection before echoing`,
+        );
+      }
+      console.log(`Received: ${echoed}`);
+    }
   }
 } catch (error) {
   // A missing --allow-net grant: Deno's message says which one.

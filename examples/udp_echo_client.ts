@@ -29,7 +29,18 @@ const { values, positionals } = parseArgs({
 });
 const server = { hostname: values.host, port: parsePort(values.port) };
 const timeoutMs = Number(values.timeout);
-const tries = Math.max(1, Number(values.retries));
+if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+  fail(
+    `Cannot use --timeout "${values.timeout}": give milliseconds, 0 or more`,
+  );
+}
+const retries = Number(values.retries);
+if (!Number.isInteger(retries) || retries < 0) {
+  fail(
+    `Cannot use --retries "${values.retries}": give a whole number, 0 or more`,
+  );
+}
+const tries = Math.max(1, retries);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 

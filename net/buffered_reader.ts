@@ -47,9 +47,9 @@ export const DEFAULT_BUFFER_SIZE = 16 * 1024;
 /** Default {@linkcode ReadLineOptions.maxBytes}: far above any chat line. */
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
 
-type ReadResult = { n: number | null } | { error: unknown };
-
-const DECODER = new TextDecoder();
+// A U+FEFF at the start of a line is text, not a byte-order mark (Python's
+// decode('utf-8') keeps it too).
+const DECODER = new TextDecoder("utf-8", { ignoreBOM: true });
 const LF = 0x0a;
 const CR = 0x0d;
 
@@ -93,7 +93,13 @@ export class BufferedReader {
   #start = 0;
   #end = 0;
   #eof = false;
-  #pending: Promise<ReadResult> | undefined;
+  // The underlying read in flight; its bytes are taken in (once) when it
+  // settles, whoever waits on it, and its error is each waiter's.
+  #pending: Promise<unknown> | undefined;
+  // Calls run one at a time, in the order made (as Python's buffered
+  // reader takes a lock): two at once would both take the same bytes.
+  #turn: Promise<unknown> = Promise.resolve();
+  readonly #initialSize: number;
 
   /**
    * Creates a new `BufferedReader`.
@@ -102,8 +108,15 @@ export class BufferedReader {
    * @param options Buffer size and default timeout.
    */
   constructor(reader: Reader, options: BufferedReaderOptions = {}) {
+    const size = options.bufferSize ?? DEFAULT_BUFFER_SIZE;
+    if (!Number.isSafeInteger(size) || size < 1) {
+      throw new RangeError(
+        `Cannot use bufferSize ${size}: expected a whole number of bytes >= 1`,
+      );
+    }
     this.#reader = reader;
-    this.#buf = new Uint8Array(options.bufferSize ?? DEFAULT_BUFFER_SIZE);
+    this.#buf = new Uint8Array(size);
+    this.#initialSize = size;
     this.timeoutMs = options.timeoutMs;
   }
 
@@ -119,9 +132,14 @@ export class BufferedReader {
    * @returns A fresh copy of the bytes, or `null` at end of stream.
    * @throws {TimeoutError} When nothing arrives in time.
    */
-  async read(options: ReadOptions = {}): Promise<Uint8Array | null> {
+  read(options: ReadOptions = {}): Promise<Uint8Array | null> {
+    return this.#inTurn(() => this.#read(options));
+  }
+
+  async #read(options: ReadOptions): Promise<Uint8Array | null> {
     const deadline = this.#deadline(options);
-    if (this.buffered === 0 && !this.#eof) await this.#fill(deadline);
+    // A read of 0 bytes is not the end of the stream: read again.
+    while (this.buffered === 0 && !this.#eof) await this.#fill(deadline);
     if (this.buffered === 0) return null;
     const bytes = this.#buf.slice(this.#start, this.#end);
     // Not back to 0: a read kept from a timed-out call is still filling the
@@ -140,26 +158,25 @@ export class BufferedReader {
    *   did arrive are in `partial`.
    * @throws {TimeoutError} When the bytes do not all arrive in time.
    */
-  async readExactly(n: number, options: ReadOptions = {}): Promise<Uint8Array> {
+  readExactly(n: number, options: ReadOptions = {}): Promise<Uint8Array> {
     if (!Number.isSafeInteger(n) || n < 0) {
-      throw new RangeError(
-        `Cannot read ${n} bytes: not a non-negative integer`,
+      return Promise.reject(
+        new RangeError(`Cannot read ${n} bytes: not a non-negative integer`),
       );
     }
+    return this.#inTurn(() => this.#readExactly(n, options));
+  }
+
+  // Nothing is taken until all n bytes are here (asyncio's readexactly
+  // does the same): a call that times out leaves every byte for the next.
+  async #readExactly(n: number, options: ReadOptions): Promise<Uint8Array> {
     const deadline = this.#deadline(options);
-    const out = new Uint8Array(n);
-    let got = 0;
-    while (got < n) {
-      if (this.buffered === 0) {
-        if (this.#eof) throw new UnexpectedEofError(out.slice(0, got), n);
-        await this.#fill(deadline);
-        continue;
-      }
-      const take = Math.min(n - got, this.buffered);
-      out.set(this.#buf.subarray(this.#start, this.#start + take), got);
-      this.#start += take;
-      got += take;
-    }
+    while (this.buffered < n && !this.#eof) await this.#fill(deadline, n);
+    const take = Math.min(n, this.buffered);
+    const out = this.#buf.slice(this.#start, this.#start + take);
+    this.#start += take;
+    this.#shrinkIfDrained();
+    if (take < n) throw new UnexpectedEofError(out, n);
     return out;
   }
 
@@ -173,7 +190,11 @@ export class BufferedReader {
    *   newline; close the connection, the rest of the line is still unread.
    * @throws {TimeoutError} When no full line arrives in time.
    */
-  async readLine(options: ReadLineOptions = {}): Promise<string | null> {
+  readLine(options: ReadLineOptions = {}): Promise<string | null> {
+    return this.#inTurn(() => this.#readLine(options));
+  }
+
+  async #readLine(options: ReadLineOptions): Promise<string | null> {
     const deadline = this.#deadline(options);
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_LINE_BYTES;
     let scanned = this.#start;
@@ -187,6 +208,7 @@ export class BufferedReader {
         }
         const line = DECODER.decode(this.#buf.subarray(this.#start, stop));
         this.#start = lf + 1;
+        this.#shrinkIfDrained();
         return line;
       }
       scanned = this.#end;
@@ -194,6 +216,8 @@ export class BufferedReader {
       if (this.buffered > maxBytes + 1) throw new LimitOverrunError(maxBytes);
       if (this.#eof) {
         if (this.buffered === 0) return null;
+        // No newline is coming, so no CR either: the limit is exact.
+        if (this.buffered > maxBytes) throw new LimitOverrunError(maxBytes);
         const line = DECODER.decode(this.#buf.subarray(this.#start, this.#end));
         this.#start = this.#end = 0;
         return line;
@@ -201,6 +225,24 @@ export class BufferedReader {
       const offset = this.#start;
       await this.#fill(deadline, maxBytes + 2);
       scanned -= offset - this.#start;
+    }
+  }
+
+  #inTurn<T>(call: () => Promise<T>): Promise<T> {
+    const result = this.#turn.then(call);
+    this.#turn = result.catch(() => {});
+    return result;
+  }
+
+  // A buffer grown for one long line or readExactly goes back to its first
+  // size once it is empty and no read is filling it.
+  #shrinkIfDrained(): void {
+    if (
+      this.#start === this.#end && this.#pending === undefined &&
+      this.#buf.length > this.#initialSize
+    ) {
+      this.#buf = new Uint8Array(this.#initialSize);
+      this.#start = this.#end = 0;
     }
   }
 
@@ -231,21 +273,32 @@ export class BufferedReader {
         }
       }
       const target = this.#buf.subarray(this.#end);
-      this.#pending = this.#reader.read(target).then(
-        (n) => ({ n }),
-        (error: unknown) => ({ error }),
+      const peer = netAddressOf(this.#reader.remoteAddr);
+      const pending: Promise<unknown> = this.#reader.read(target).then(
+        (n) => {
+          if (this.#pending === pending) this.#pending = undefined;
+          if (n === null) this.#eof = true;
+          else this.#end += n;
+        },
+        (error: unknown) => {
+          if (this.#pending === pending) this.#pending = undefined;
+          throw toNetError(error, peer);
+        },
       );
+      // A timed-out caller may never look at it again.
+      pending.catch(() => {});
+      this.#pending = pending;
     }
     const pending = this.#pending;
+    if (deadline === undefined) {
+      await pending;
+      return;
+    }
     const peer = netAddressOf(this.#reader.remoteAddr);
-    const result = deadline === undefined ? await pending : await withTimeout(
+    await withTimeout(
       pending,
       deadline.at - performance.now(),
       () => new TimeoutError("read", deadline.ms, peer),
     );
-    this.#pending = undefined;
-    if ("error" in result) throw toNetError(result.error, peer);
-    if (result.n === null) this.#eof = true;
-    else this.#end += result.n;
   }
 }

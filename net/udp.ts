@@ -86,7 +86,9 @@ export class UdpSocket implements AsyncDisposable {
     this.#maxQueued = maxQueued;
     socket.on("message", (msg: Uint8Array, rinfo: dgram.RemoteInfo) => {
       const datagram = {
-        data: new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength),
+        // A copy the datagram's size: node's message is a view of a 64 KiB
+        // receive buffer, which a queued datagram would otherwise keep.
+        data: new Uint8Array(msg),
         remoteAddr: { hostname: rinfo.address, port: rinfo.port },
       };
       const waiter = this.#waiters.shift();
@@ -136,9 +138,9 @@ export class UdpSocket implements AsyncDisposable {
    * @throws {Deno.errors.BadResource} When the socket is closed.
    */
   receive(options: ReceiveOptions = {}): Promise<Datagram> {
+    if (this.#closed) return Promise.reject(closedError());
     const queued = this.#queue.shift();
     if (queued) return Promise.resolve(queued);
-    if (this.#closed) return Promise.reject(closedError());
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, timer: undefined };
       const { timeoutMs } = options;
@@ -176,6 +178,7 @@ export class UdpSocket implements AsyncDisposable {
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closed = true;
+    this.#queue.length = 0;
     for (const waiter of this.#waiters.splice(0)) {
       clearTimeout(waiter.timer);
       waiter.reject(closedError());
