@@ -107,6 +107,8 @@ export interface CannedResponse {
 export interface EngineState {
   readonly limits: Readonly<ServerLimits>;
   readonly shuttingDown: boolean;
+  /** The face hands Upgrade and CONNECT requests' sockets to a hook. */
+  readonly takesUpgrades: boolean;
   /** Called with errors the engine swallowed (peer resets, failed writes). */
   reportError(error: unknown): void;
   /** Called after the engine answered a request itself. */
@@ -351,6 +353,9 @@ export class Connection {
     const head = this.#head;
     return head !== null &&
       (head.keepAlive || this.#keepAliveOwnedByFace) &&
+      // A CONNECT the face answered itself ends the connection (a 2xx
+      // would have begun a tunnel nobody runs): say so.
+      head.upgrade !== "connect" &&
       !this.engineCloses() && this.#bodyError === null &&
       // RFC 9110 §10.1.1: a final response sent before the client got its
       // 100 Continue ends the exchange; the body it may still send cannot be
@@ -407,13 +412,18 @@ export class Connection {
   }
 
   // While a watched handler runs, keep one read pending so a close is seen.
-  // Not for Upgrade requests: their bytes belong to whoever takes the socket.
+  // Not when a hook may take the socket: its bytes are the hook's. That is
+  // the case for an Upgrade request, and for one already buffered behind
+  // this request (a read still pending when the hook takes the socket
+  // would swallow the new protocol's next bytes).
   #maybeReadAhead(): void {
     this.#takeEmptyBodyEnd();
     if (
       this.#onPeerGone === null || this.#readAhead !== null ||
       !this.#bodyDone || this.#detached || this.#closed ||
-      this.#parser.eofReceived || this.#head?.upgrade != null
+      this.#parser.eofReceived ||
+      (this.#engine.takesUpgrades &&
+        (this.#head?.upgrade != null || this.#parser.bufferedBytes > 0))
     ) {
       return;
     }
@@ -814,6 +824,9 @@ export class Connection {
    * engine (null) draining it after the face is done.
    */
   async readBody(reader: Exchange | null): Promise<Uint8Array | null> {
+    // A socket handed to a hook carries no other request, so its request's
+    // body (read before the hand-over) has ended for whoever asks.
+    if (this.#detached && this.#bodyDone) return null;
     this.#assertReader(reader);
     if (this.#bodyDone) return null;
     if (this.#bodyError !== null) throw this.#bodyError;
@@ -1093,6 +1106,9 @@ export class Connection {
 
   async takeOver(): Promise<TakenOverConnection> {
     await this.flush();
+    // A request without content has read all of it: the hook may still
+    // read its (empty) body after this.
+    this.#takeEmptyBodyEnd();
     this.#detached = true;
     // The application's socket now: referenced as any other (an unref'd
     // engine unrefs only its own reads).

@@ -29,11 +29,14 @@ export interface EngineOptions {
   onInternalError?: ErrorSink;
   /** Told about each response the engine sent itself (for access logs). */
   onCannedResponse?: (response: CannedResponse) => void;
+  /** The dispatch hands Upgrade and CONNECT sockets to a hook (`onUpgrade`). */
+  takesUpgrades?: boolean;
 }
 
 /** Accepts connections from a listener and runs each with a dispatch. */
 export class Engine implements EngineState {
   readonly limits: Readonly<ServerLimits>;
+  readonly takesUpgrades: boolean;
   readonly #connections = new Set<Connection>();
   readonly #dispatch: Dispatch;
   readonly #onInternalError: ErrorSink;
@@ -50,6 +53,7 @@ export class Engine implements EngineState {
 
   constructor(dispatch: Dispatch, options: EngineOptions = {}) {
     this.limits = resolveServerLimits(options.limits);
+    this.takesUpgrades = options.takesUpgrades ?? false;
     this.#dispatch = dispatch;
     const sink = options.onInternalError;
     this.#onInternalError = sink === undefined ? () => {} : guardSink(sink);

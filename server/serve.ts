@@ -19,7 +19,7 @@ import {
   ReusePortUnavailableError,
 } from "../net/errors.ts";
 import { writeWebResponse } from "./_web_response.ts";
-import { createWebRequest } from "./_web_request.ts";
+import { createWebRequest, requestWithMethod } from "./_web_request.ts";
 import type { AccessLogEntry } from "./access_log.ts";
 import type { ServerLimits } from "./options.ts";
 
@@ -244,6 +244,7 @@ export function serve(
 export function webEngineOptions(options: ServeOptions): EngineOptions {
   const onAccess = options.onAccess;
   return {
+    ...(options.onUpgrade ? { takesUpgrades: true } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.onInternalError
       ? { onInternalError: options.onInternalError }
@@ -509,7 +510,8 @@ async function upgrade(
   const socket = await exchange.takeOver();
   // The socket is the application's now: the engine neither waits for
   // it (shutdown and `finished` do not) nor closes it, unless the hook
-  // fails.
+  // fails. For the engine the request is complete.
+  info.settle(undefined);
   void runUpgrade(onUpgrade, request, socket, info, onInternalError);
   onAccess?.({
     remoteAddr: exchange.remoteAddr,
@@ -578,18 +580,21 @@ async function withBodyRead(
     chunks.push(chunk);
     length += chunk.length;
   }
-  const method = request.method;
-  if (method === "GET" || method === "HEAD") {
-    // A Request cannot carry a body for these; the bytes are consumed.
-    return new Request(request.url, { method, headers: request.headers });
-  }
-  const body = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.length;
-  }
-  return new Request(request.url, { method, headers: request.headers, body });
+  // GET and HEAD cannot carry a body in a Request; the bytes are consumed.
+  return requestWithMethod(
+    request.url,
+    request.method,
+    { headers: request.headers },
+    () => {
+      const body = new Uint8Array(length);
+      let at = 0;
+      for (const chunk of chunks) {
+        body.set(chunk, at);
+        at += chunk.length;
+      }
+      return body;
+    },
+  );
 }
 
 async function runUpgrade(
