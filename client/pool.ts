@@ -726,13 +726,20 @@ export class Pool {
     // A body that failed to stream (not the socket: the transport records
     // that) is reported instead of what the read then meets.
     let bodyError: unknown = null;
+    // Whether all of this request went out. A response can end first (a
+    // 413 to an upload still being written): then the connection is not
+    // kept, as RFC 9112 §9.5 asks of a client that stops sending a body
+    // (and as Go's Transport does), or the next request would queue behind
+    // an upload the server will reset.
+    let written = false;
     if (body.stream === null && !chunked) {
       const bytes = body.bytes;
       this.#enqueue(
         conn,
         head,
         bytes,
-        exchange === null ? null : () => {
+        exchange === null ? () => written = true : () => {
+          written = true;
           exchange.sent(encodeLatin1(head), bytes?.length ?? 0, bytes);
         },
       );
@@ -752,6 +759,7 @@ export class Pool {
             chunked,
             chunked ? null : body.length,
           );
+          written = true;
           exchange?.sent(encodeLatin1(head), n, body.bytes);
         } catch (error) {
           // The socket failed (the transport keeps what it already read:
@@ -798,7 +806,10 @@ export class Pool {
       method,
       readTimeoutMs: request.bodyTimeoutMs ?? this.#options.bodyTimeoutMs,
       onEnd: (keepAlive) =>
-        settle(true, keepAlive && !closes && transport.writeError === null),
+        settle(
+          true,
+          keepAlive && !closes && written && transport.writeError === null,
+        ),
       onAbandon: () => settle(false, false),
       trace: exchange,
       debug: null,

@@ -136,13 +136,17 @@ export async function request(
     );
   }
   let headers: [string, string][] = fieldsOf(init.headers);
-  current = takeCredentials(current, headers);
+  // The Authorization value taken from the URL's user:pass@, if any.
+  let fromUrl: string | null = null;
+  [current, fromUrl] = takeCredentials(current, headers, fromUrl);
   let body = init.body ?? null;
   if (ArrayBuffer.isView(body)) {
     // As fetch: the bytes as they are now; the caller may reuse its buffer
     // before a connection is free to send them.
     body = new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
       .slice();
+  } else if (body instanceof ArrayBuffer) {
+    body = new Uint8Array(body.slice(0));
   } else if (typeof body === "string" && !hasField(headers, "content-type")) {
     headers.push(["Content-Type", "text/plain;charset=UTF-8"]);
   }
@@ -224,20 +228,34 @@ export async function request(
       headers = headers.filter(([n]) =>
         !/^(authorization|cookie|proxy-authorization|host)$/i.test(n)
       );
+      fromUrl = null;
     }
-    current = takeCredentials(next, headers);
+    [current, fromUrl] = takeCredentials(next, headers, fromUrl);
   }
 }
 
 // curl's way with user:pass@ in a URL (and fetch's, for a redirect to
 // one): Basic credentials for that origin (dropped, like any
 // Authorization, on a cross-origin redirect), unless the caller set
-// Authorization; never in the request-target. Returns the URL without them.
-function takeCredentials(url: URL, headers: [string, string][]): URL {
-  if (url.username === "" && url.password === "") return url;
-  if (!hasField(headers, "authorization")) {
-    headers.push(["Authorization", basicCredentials(url)]);
-  }
+// Authorization; never in the request-target. `fromUrl` is the value an
+// earlier URL's credentials gave: a redirect naming others replaces it.
+// Returns the URL without them, and the value they gave.
+function takeCredentials(
+  url: URL,
+  headers: [string, string][],
+  fromUrl: string | null,
+): [URL, string | null] {
+  if (url.username === "" && url.password === "") return [url, fromUrl];
+  const value = basicCredentials(url);
+  const at = headers.findIndex(([n]) => n.toLowerCase() === "authorization");
+  if (at === -1) headers.push(["Authorization", value]);
+  else if (fromUrl !== null && headers[at]![1] === fromUrl) {
+    headers[at] = [headers[at]![0], value];
+  } else return [stripCredentials(url), fromUrl]; // the caller's own wins
+  return [stripCredentials(url), value];
+}
+
+function stripCredentials(url: URL): URL {
   const bare = new URL(url);
   bare.username = "";
   bare.password = "";
@@ -310,7 +328,7 @@ function normaliseMethod(method: string): string {
 function isReplayable(body: RequestBody): boolean {
   return typeof body === "string" || body instanceof Uint8Array ||
     body instanceof ArrayBuffer || body instanceof URLSearchParams ||
-    body instanceof Blob;
+    body instanceof Blob || body instanceof FormData;
 }
 
 async function discard(response: HTTPResponse): Promise<void> {

@@ -51,7 +51,9 @@ export function findLineEnd(
  * Parses field lines in `bytes[from, end)` up to (not including) the empty
  * line, appending nameStart, nameEnd, valueStart, valueEnd to `offsets`.
  * Returns whether every value byte is ASCII (then UTF-8 decoding is Latin-1).
- * Validation follows RFC 9112 §5 and RFC 9110 §5.5.
+ * Validation follows RFC 9112 §5 and RFC 9110 §5.5. With `unfoldObsFold`
+ * (a user agent reading a response's trailers, §5.2), an obs-fold line
+ * continues the field before it and becomes one SP in `bytes`.
  */
 export function parseFieldLines(
   bytes: Uint8Array,
@@ -60,15 +62,23 @@ export function parseFieldLines(
   maxCount: number,
   allowBareLf: boolean,
   offsets: number[],
+  unfoldObsFold = false,
 ): boolean {
   let pos = from;
   let ascii = true;
+  let folded = false;
   while (pos < end) {
     const line = findLineEnd(bytes, pos, end, allowBareLf);
     if (line === null) break;
     const [lineEnd, next] = line;
     if (lineEnd === pos) break; // the empty line that ends the section
-    if (!parseFieldLine(bytes, pos, lineEnd, offsets, 0)) ascii = false;
+    const first = bytes[pos];
+    if (unfoldObsFold && (first === SP || first === HTAB)) {
+      folded = true;
+      if (!extendFoldedField(bytes, pos, lineEnd, offsets, 0)) ascii = false;
+    } else if (!parseFieldLine(bytes, pos, lineEnd, offsets, 0)) {
+      ascii = false;
+    }
     if (offsets.length > maxCount * 4) {
       throw new ProtocolError(
         `Cannot accept more than ${maxCount} header fields`,
@@ -78,6 +88,7 @@ export function parseFieldLines(
     }
     pos = next;
   }
+  if (folded) unfold(bytes, offsets);
   return ascii;
 }
 
@@ -259,4 +270,32 @@ export function scanFieldLine(
   else return -1;
   pushField(bytes, start, nameEnd, valueStart, i, offsets, base);
   return seen < 0x80 ? next : -next - 1;
+}
+
+/**
+ * RFC 9112 §5.2: each obs-fold in a value (OWS CRLF RWS) becomes one SP.
+ * Values that took in fold lines (see {@linkcode extendFoldedField}) span
+ * them; `bytes` must be the caller's own copy: each value is closed up in
+ * place and its end offset moved.
+ */
+export function unfold(bytes: Uint8Array, offsets: number[]): void {
+  for (let k = 0; k < offsets.length; k += 4) {
+    const start = offsets[k + 2]!;
+    const end = offsets[k + 3]!;
+    let w = start;
+    for (let i = start; i < end; i++) {
+      const b = bytes[i]!;
+      if (b !== LF) {
+        bytes[w++] = b;
+        continue;
+      }
+      while (
+        w > start &&
+        (bytes[w - 1] === CR || bytes[w - 1] === SP || bytes[w - 1] === HTAB)
+      ) w--;
+      while (i + 1 < end && (bytes[i + 1] === SP || bytes[i + 1] === HTAB)) i++;
+      bytes[w++] = SP;
+    }
+    offsets[k + 3] = w;
+  }
 }

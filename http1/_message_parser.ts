@@ -26,6 +26,7 @@ import {
   parseFieldLine,
   parseFieldLines,
   scanFieldLine,
+  unfold,
 } from "./_fields.ts";
 import { ProtocolError } from "./errors.ts";
 import {
@@ -694,6 +695,7 @@ export abstract class MessageParser<Head> {
         this.limits.maxHeaderCount,
         this.#allowBareLf,
         offsets,
+        this.unfoldsObsFold,
       );
       this.#trailers = new FieldList(section, offsets, ascii);
     }
@@ -761,29 +763,4 @@ function chunkExtensionError(
     }
   }
   return null;
-}
-
-// RFC 9112 §5.2: each obs-fold in a value (OWS CRLF RWS) becomes one SP.
-// Values that took in fold lines span them; the head is the parser's own
-// copy, so a value is closed up in place and its end moved.
-function unfold(bytes: Uint8Array, offsets: number[]): void {
-  for (let k = 0; k < offsets.length; k += 4) {
-    const start = offsets[k + 2]!;
-    const end = offsets[k + 3]!;
-    let w = start;
-    for (let i = start; i < end; i++) {
-      const b = bytes[i]!;
-      if (b !== LF) {
-        bytes[w++] = b;
-        continue;
-      }
-      while (
-        w > start &&
-        (bytes[w - 1] === CR || bytes[w - 1] === SP || bytes[w - 1] === HTAB)
-      ) w--;
-      while (i + 1 < end && (bytes[i + 1] === SP || bytes[i + 1] === HTAB)) i++;
-      bytes[w++] = SP;
-    }
-    offsets[k + 3] = w;
-  }
 }

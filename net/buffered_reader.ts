@@ -47,6 +47,9 @@ export const DEFAULT_BUFFER_SIZE = 16 * 1024;
 /** Default {@linkcode ReadLineOptions.maxBytes}: far above any chat line. */
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
 
+// When a call must be done by (performance.now() ms), and its limit.
+type Deadline = { at: number; ms: number };
+
 // A U+FEFF at the start of a line is text, not a byte-order mark (Python's
 // decode('utf-8') keeps it too).
 const DECODER = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -133,11 +136,10 @@ export class BufferedReader {
    * @throws {TimeoutError} When nothing arrives in time.
    */
   read(options: ReadOptions = {}): Promise<Uint8Array | null> {
-    return this.#inTurn(() => this.#read(options));
+    return this.#inTurn(options, (deadline) => this.#read(deadline));
   }
 
-  async #read(options: ReadOptions): Promise<Uint8Array | null> {
-    const deadline = this.#deadline(options);
+  async #read(deadline: Deadline | undefined): Promise<Uint8Array | null> {
     // A read of 0 bytes is not the end of the stream: read again.
     while (this.buffered === 0 && !this.#eof) await this.#fill(deadline);
     if (this.buffered === 0) return null;
@@ -145,6 +147,7 @@ export class BufferedReader {
     // Not back to 0: a read kept from a timed-out call is still filling the
     // buffer after #end (#fill rewinds once nothing is pending).
     this.#start = this.#end;
+    this.#shrinkIfDrained();
     return bytes;
   }
 
@@ -164,13 +167,18 @@ export class BufferedReader {
         new RangeError(`Cannot read ${n} bytes: not a non-negative integer`),
       );
     }
-    return this.#inTurn(() => this.#readExactly(n, options));
+    return this.#inTurn(
+      options,
+      (deadline) => this.#readExactly(n, deadline),
+    );
   }
 
   // Nothing is taken until all n bytes are here (asyncio's readexactly
   // does the same): a call that times out leaves every byte for the next.
-  async #readExactly(n: number, options: ReadOptions): Promise<Uint8Array> {
-    const deadline = this.#deadline(options);
+  async #readExactly(
+    n: number,
+    deadline: Deadline | undefined,
+  ): Promise<Uint8Array> {
     while (this.buffered < n && !this.#eof) await this.#fill(deadline, n);
     const take = Math.min(n, this.buffered);
     const out = this.#buf.slice(this.#start, this.#start + take);
@@ -191,12 +199,16 @@ export class BufferedReader {
    * @throws {TimeoutError} When no full line arrives in time.
    */
   readLine(options: ReadLineOptions = {}): Promise<string | null> {
-    return this.#inTurn(() => this.#readLine(options));
+    return this.#inTurn(
+      options,
+      (deadline) => this.#readLine(deadline, options.maxBytes),
+    );
   }
 
-  async #readLine(options: ReadLineOptions): Promise<string | null> {
-    const deadline = this.#deadline(options);
-    const maxBytes = options.maxBytes ?? DEFAULT_MAX_LINE_BYTES;
+  async #readLine(
+    deadline: Deadline | undefined,
+    maxBytes = DEFAULT_MAX_LINE_BYTES,
+  ): Promise<string | null> {
     let scanned = this.#start;
     while (true) {
       const at = this.#buf.subarray(scanned, this.#end).indexOf(LF);
@@ -220,6 +232,7 @@ export class BufferedReader {
         if (this.buffered > maxBytes) throw new LimitOverrunError(maxBytes);
         const line = DECODER.decode(this.#buf.subarray(this.#start, this.#end));
         this.#start = this.#end = 0;
+        this.#shrinkIfDrained();
         return line;
       }
       const offset = this.#start;
@@ -228,10 +241,38 @@ export class BufferedReader {
     }
   }
 
-  #inTurn<T>(call: () => Promise<T>): Promise<T> {
-    const result = this.#turn.then(call);
-    this.#turn = result.catch(() => {});
+  // Runs `call` once the calls before it are done. The call's time limit
+  // starts now: waiting for its turn counts (a call with 50 ms behind one
+  // that waits for ever still fails after 50 ms).
+  #inTurn<T>(
+    options: ReadOptions,
+    call: (deadline: Deadline | undefined) => Promise<T>,
+  ): Promise<T> {
+    const deadline = this.#deadline(options);
+    const before = this.#turn;
+    const result = (async () => {
+      if (deadline === undefined) await before;
+      else {
+        await withTimeout(
+          before,
+          deadline.at - performance.now(),
+          () => this.#timeoutError(deadline),
+        );
+      }
+      return await call(deadline);
+    })();
+    // The next call waits for both: this one may give up before the one
+    // ahead of it is done.
+    this.#turn = Promise.allSettled([before, result]);
     return result;
+  }
+
+  #timeoutError(deadline: Deadline): TimeoutError {
+    return new TimeoutError(
+      "read",
+      deadline.ms,
+      netAddressOf(this.#reader.remoteAddr),
+    );
   }
 
   // A buffer grown for one long line or readExactly goes back to its first
@@ -246,7 +287,7 @@ export class BufferedReader {
     }
   }
 
-  #deadline(options: ReadOptions): { at: number; ms: number } | undefined {
+  #deadline(options: ReadOptions): Deadline | undefined {
     const ms = options.timeoutMs ?? this.timeoutMs;
     return ms === undefined ? undefined : { at: performance.now() + ms, ms };
   }
@@ -254,10 +295,7 @@ export class BufferedReader {
   // Reads once more into the free tail, compacting or growing the buffer
   // (up to `growTo` bytes) first. A read still pending from a timed-out call
   // is awaited instead of starting another, so its bytes land in order.
-  async #fill(
-    deadline: { at: number; ms: number } | undefined,
-    growTo = 0,
-  ): Promise<void> {
+  async #fill(deadline: Deadline | undefined, growTo = 0): Promise<void> {
     if (this.#pending === undefined) {
       if (this.#start === this.#end) this.#start = this.#end = 0;
       if (this.#end === this.#buf.length) {
@@ -294,11 +332,10 @@ export class BufferedReader {
       await pending;
       return;
     }
-    const peer = netAddressOf(this.#reader.remoteAddr);
     await withTimeout(
       pending,
       deadline.at - performance.now(),
-      () => new TimeoutError("read", deadline.ms, peer),
+      () => this.#timeoutError(deadline),
     );
   }
 }

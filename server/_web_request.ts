@@ -80,7 +80,12 @@ function serialized(url: string): string {
     // URL reads a backslash in an http: URL as "/", a browser's habit: a
     // server that did would serve /sub\index.html as /sub/index.html, a
     // path a proxy's prefix rules never saw. Kept as the byte it is.
-    return new URL(url.replaceAll("\\", "%5C")).href;
+    // Only the path's: in the query URL keeps a backslash as it is.
+    const query = url.indexOf("?");
+    const path = query === -1 ? url : url.slice(0, query);
+    return new URL(
+      path.replaceAll("\\", "%5C") + (query === -1 ? "" : url.slice(query)),
+    ).href;
   } catch {
     return url; // createWebRequest answers 400 for it
   }

@@ -201,14 +201,26 @@ function pathOf(url: string): string {
   const start = url.indexOf("/", scheme === -1 ? 0 : scheme + 3);
   if (start === -1) return "/";
   let end = url.length;
+  let escaped = false;
   for (let i = start; i < url.length; i++) {
     const c = url.charCodeAt(i);
     if (c === 63 /* ? */ || c === 35 /* # */) {
       end = i;
       break;
     }
+    if (c === 37 /* % */) escaped = true;
   }
-  return url.slice(start, end);
+  const path = url.slice(start, end);
+  return escaped ? upperEscapes(path) : path;
+}
+
+// RFC 3986 §6.2.2.1: the hex digits of a percent-escape are equal in either
+// case; routes hold them upper-case, as URL writes the ones it makes.
+function upperEscapes(path: string): string {
+  return path.replace(
+    /%[0-9a-f][0-9a-f]|%[0-9A-F][0-9a-f]|%[0-9a-f][0-9A-F]/g,
+    (e) => e.toUpperCase(),
+  );
 }
 
 /** Splits a pattern into segments, keeping `/` inside `{…}` constraints. */
@@ -285,10 +297,10 @@ function parseSegment(seg: string, pattern: string): Segment {
 // serializes a path ("/café" is "/caf%C3%A9", "/a b" is "/a%20b"), or it
 // could never match. Text already encoded ("%20") is kept.
 function encodeStaticSegment(seg: string): string {
-  if (/^[A-Za-z0-9\-._~!$&'()*+,;=:@%]*$/.test(seg)) return seg;
-  if (seg === "." || seg === "..") return seg;
+  if (/^[A-Za-z0-9\-._~!$&'()*+,;=:@]*$/.test(seg)) return seg;
+  if (seg === "." || seg === "..") return upperEscapes(seg);
   const escaped = seg.replace(/[?#\\]/g, (c) => encodeURIComponent(c));
-  return new URL(`http://h/${escaped}`).pathname.slice(1);
+  return upperEscapes(new URL(`http://h/${escaped}`).pathname.slice(1));
 }
 
 /** Expands optional params: `/a/:b?/:c?` → `/a`, `/a/:b`, `/a/:b/:c`. */
@@ -723,8 +735,9 @@ export class Router<S extends object = Record<string, unknown>> {
    * ```
    */
   match(method: string, path: string): MatchResult<S> {
-    const route = this.#find(method, path);
-    if (route === null) return this.#miss(path);
+    const normal = path.includes("%") ? upperEscapes(path) : path;
+    const route = this.#find(method, normal);
+    if (route === null) return this.#miss(normal);
     if (route.names.length === 0) {
       return route.found ??= {
         kind: "found",
@@ -834,10 +847,12 @@ export class Router<S extends object = Record<string, unknown>> {
       ctx.params = paramsOf(route.names, matchedPath, CAPS);
       return await route.run(ctx, async () => await this.#notFound(ctx));
     }
-    const mount = this.#mounts.length === 0
-      ? undefined
-      : this.#mounts.find((m) => m.covers(path));
-    if (mount !== undefined) {
+    for (const mount of this.#mounts) {
+      const params = mount.paramsFor(path);
+      if (params === null) continue;
+      // As on the mount's own routes, its middleware sees the prefix's
+      // params (a per-org check on /orgs/:org guards the 404 too).
+      ctx.params = params;
       return await mount.run(ctx, () => this.#answerMiss(ctx, path));
     }
     return await this.#answerMiss(ctx, path);
@@ -855,8 +870,13 @@ export class Router<S extends object = Record<string, unknown>> {
     const miss = this.#miss(path);
     switch (miss.kind) {
       case "redirect": {
+        // The client's own path (its escapes as sent), the slash toggled
+        // as #miss found it.
         const url = new URL(req.url);
-        url.pathname = miss.location;
+        const raw = url.pathname;
+        url.pathname = raw.endsWith("/") && miss.location.length < path.length
+          ? raw.slice(0, -1)
+          : raw + "/";
         return new Response(null, {
           status: this.#redirectStatus,
           headers: { location: url.pathname + url.search },
@@ -1151,7 +1171,7 @@ class Mount<S extends object> {
   readonly prefix: string;
   readonly middleware: readonly Middleware<S>[];
   readonly depth: number;
-  readonly #segments: string[];
+  readonly #segments: Segment[];
   readonly #fold: (text: string) => string;
   readonly #run: ComposedMiddleware<S>;
 
@@ -1168,28 +1188,31 @@ class Mount<S extends object> {
     this.#run = compose(middleware, onError);
     this.#segments = prefix === "/"
       ? []
-      : prefix.slice(1).split("/").map((seg) =>
-        seg.startsWith(":") || seg === "*"
-          ? seg
-          : fold(encodeStaticSegment(seg))
-      );
+      : prefix.slice(1).split("/").map((seg) => {
+        const parsed = parseSegment(seg, prefix);
+        return parsed.kind === "static"
+          ? { kind: "static", text: fold(parsed.text) }
+          : parsed;
+      });
     this.depth = this.#segments.length;
   }
 
-  // Whether `path` is the prefix or below it: ":param" segments take any
-  // non-empty segment, "*" the rest.
-  covers(path: string): boolean {
+  // The prefix's params when `path` is the prefix or below it (":param"
+  // segments take any non-empty segment, "*" the rest), else null.
+  paramsFor(path: string): Params | null {
     const parts = path.split("/");
+    const params: Params = {};
     for (let i = 0; i < this.#segments.length; i++) {
       const want = this.#segments[i]!;
-      if (want === "*") return true;
+      if (want.kind === "wildcard") return params;
       const seg = parts[i + 1];
-      if (seg === undefined) return false;
-      if (want.startsWith(":") ? seg === "" : this.#fold(seg) !== want) {
-        return false;
-      }
+      if (seg === undefined) return null;
+      if (want.kind === "param") {
+        if (seg === "") return null;
+        params[want.name] = decode(seg);
+      } else if (this.#fold(seg) !== want.text) return null;
     }
-    return true;
+    return params;
   }
 
   run(ctx: Context<S>, next: () => Promise<Response>): Promise<Response> {
