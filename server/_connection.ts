@@ -314,6 +314,12 @@ export class Connection {
   // response is done (the engine drains what is left) or the next request
   // has begun, so a late read never takes bytes that are not its own.
   #faceExchange: Exchange | null = null;
+  /**
+   * Called before the engine waits on the socket for more of a request (its
+   * head or body), not for a watch that only looks for the peer leaving.
+   * `exchangeRaw` half-closes its client then, once every byte is read.
+   */
+  onNeedBytes: (() => void) | null = null;
 
   constructor(
     conn: Deno.Conn,
@@ -527,6 +533,7 @@ export class Connection {
               begun = true;
               this.#headBegun();
             }
+            this.onNeedBytes?.();
             if (this.#readAhead !== null) {
               // A peer-gone watch is reading already; take what it brings.
               if (!await this.#readAhead) break;
@@ -886,6 +893,7 @@ export class Connection {
           // Responses queued for earlier pipelined requests (or this one's
           // streamed head) go out before we block on the client.
           if (this.#pendingBytes > 0) await this.flush();
+          this.onNeedBytes?.();
           if (this.#readAhead !== null) {
             // A peer-gone watch is reading already: its bytes go to the
             // parser; a second read would wait for bytes it took.

@@ -20,6 +20,13 @@ import {
 } from "./_connection.ts";
 import { resolveServerLimits, type ServerLimits } from "./options.ts";
 
+/**
+ * The ALPN protocols h1's TLS listeners offer (RFC 7301): a client that
+ * offers h2 and http/1.1 settles on HTTP/1.1, and one that offers only
+ * http/1.0 (curl --http1.0) is served too.
+ */
+export const ALPN_PROTOCOLS: string[] = ["http/1.1", "http/1.0"];
+
 /** How the engine reports errors it handled itself. */
 export type ErrorSink = (error: unknown) => void;
 
@@ -116,12 +123,21 @@ export class Engine implements EngineState {
     void this.#acceptLoop(listener);
   }
 
-  /** Runs one accepted connection to its end (HTTPServer's serial mode). */
-  serveConnection(conn: Deno.Conn, secure: boolean): Promise<void> {
+  /**
+   * Runs one accepted connection to its end (HTTPServer's serial mode).
+   * `onNeedBytes` is told each time the engine waits for more of a request
+   * (see `Connection.onNeedBytes`).
+   */
+  serveConnection(
+    conn: Deno.Conn,
+    secure: boolean,
+    onNeedBytes: (() => void) | null = null,
+  ): Promise<void> {
     // Unref'd, the engine's reads keep no process alive (Deno.serve's
     // unref() does the same); writes under way still do.
     if (!this.#ref) conn.unref();
     const connection = new Connection(conn, this, this.#dispatch, secure);
+    connection.onNeedBytes = onNeedBytes;
     this.#connections.add(connection);
     // run() never throws and calls connectionEnded() as it ends; no async
     // frame of ours waits on it per connection.

@@ -123,6 +123,18 @@ class LazyRequest {
     this.#exchange = exchange;
   }
 
+  /** The head and exchange behind `req` when the engine made it, else undefined. */
+  static partsOf(
+    req: unknown,
+  ): { head: RequestHead; exchange: Exchange } | undefined {
+    return typeof req === "object" && req !== null && #head in req
+      ? {
+        head: (req as LazyRequest).#head,
+        exchange: (req as LazyRequest).#exchange,
+      }
+      : undefined;
+  }
+
   /**
    * Aborts when the client closes or resets the connection before the
    * response is done (as `Deno.serve` without its legacy abort-on-success;
@@ -383,6 +395,27 @@ function isUrlHost(host: string): boolean {
   return match !== null &&
     (match[1] === undefined || Number(match[1]) <= 65535) &&
     (host === "" || URL.canParse(`http://${host}/`));
+}
+
+/**
+ * What the engine read for a Request it made (not a copy of one): the
+ * request's HTTP version, and its body as sent, a GET's too (a Request
+ * cannot carry one). For `pythonHandler`, which passes the request on.
+ *
+ * @param req A Request a handler was given.
+ * @returns The version and a body stream (null without content), or
+ *   undefined for a Request the engine did not make.
+ */
+export function engineRequestParts(
+  req: Request,
+): { version: string; body: ReadableStream<Uint8Array> | null } | undefined {
+  const parts = LazyRequest.partsOf(req);
+  if (parts === undefined) return undefined;
+  const { head, exchange } = parts;
+  return {
+    version: head.version,
+    body: head.framing.kind === "none" ? null : requestBody(exchange),
+  };
 }
 
 /**

@@ -28,6 +28,8 @@ let nextPort = 40000;
 class Pipe {
   chunks: Uint8Array[] = [];
   bytes = 0;
+  // Every byte ever pushed.
+  pushed = 0;
   // The writer closed (or half-closed): reads end after the queue drains.
   writeClosed = false;
   // The reader closed: writes fail, queued bytes are dropped.
@@ -38,6 +40,7 @@ class Pipe {
   push(bytes: Uint8Array): void {
     this.chunks.push(bytes);
     this.bytes += bytes.length;
+    this.pushed += bytes.length;
     this.#wake(this.#readWaiters);
   }
 
@@ -122,6 +125,17 @@ export class MemoryConn implements Deno.Conn<Deno.NetAddr> {
   readonly #in: Pipe;
   readonly #out: Pipe;
   #closed = false;
+  #ref = true;
+  /**
+   * Called each time a read on this end has to wait for the peer's bytes:
+   * what is there has been read and the reader wants more (`pythonHandler`
+   * lets a request body go then).
+   */
+  onReadWait: (() => void) | null = null;
+  // While a read waits and this end is ref'd, a timer keeps the process
+  // alive, as a pending read on a socket does (an engine timeout can then
+  // fire with nothing else running).
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
   #readable: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
   #writable: WritableStream<Uint8Array<ArrayBufferLike>> | undefined;
 
@@ -151,20 +165,52 @@ export class MemoryConn implements Deno.Conn<Deno.NetAddr> {
     return this.#closed;
   }
 
+  /** How many bytes this end has written in all. */
+  get bytesWritten(): number {
+    return this.#out.pushed;
+  }
+
+  /** How many bytes this end wrote that the peer has not read yet. */
+  get unreadBytes(): number {
+    return this.#out.bytes;
+  }
+
   /**
    * Reads what the peer wrote, waiting until some bytes or EOF arrive.
    *
    * @param p Where to copy the bytes.
    * @returns How many bytes were read, or null at EOF.
-   * @throws {Deno.errors.BadResource} When this end is (or gets) closed.
+   * @throws {Deno.errors.BadResource} When this end is closed.
+   * @throws {Deno.errors.Interrupted} When this end is closed while the
+   *   read waits, as for a `Deno.Conn`.
    */
   async read(p: Uint8Array): Promise<number | null> {
+    if (this.#closed) throw closedError("read");
     for (;;) {
-      if (this.#closed) throw closedError("read");
       if (p.length === 0) return 0;
       if (this.#in.bytes > 0) return this.#in.take(p);
       if (this.#in.writeClosed) return null;
-      await this.#in.readable();
+      this.onReadWait?.();
+      this.#holdProcess(true);
+      try {
+        await this.#in.readable();
+      } finally {
+        this.#holdProcess(false);
+      }
+      if (this.#closed) {
+        throw new Deno.errors.Interrupted(
+          "Cannot read: the connection was closed",
+        );
+      }
+    }
+  }
+
+  #holdProcess(waiting: boolean): void {
+    if (waiting && this.#ref && this.#keepAlive === undefined) {
+      this.#keepAlive = setInterval(() => {}, 1 << 30);
+    } else if (!(waiting && this.#ref) && this.#keepAlive !== undefined) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
     }
   }
 
@@ -213,11 +259,16 @@ export class MemoryConn implements Deno.Conn<Deno.NetAddr> {
   /** Does nothing: there is no idle peer to probe. */
   setKeepAlive(_keepAlive?: boolean): void {}
 
-  /** Does nothing: no event-loop resource is held. */
-  ref(): void {}
+  /** A read waiting on this end keeps the process alive (the default). */
+  ref(): void {
+    this.#ref = true;
+  }
 
-  /** Does nothing: no event-loop resource is held. */
-  unref(): void {}
+  /** A read waiting on this end does not keep the process alive. */
+  unref(): void {
+    this.#ref = false;
+    this.#holdProcess(false);
+  }
 
   /** The inbound bytes as a stream (made on first use). */
   get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
@@ -326,8 +377,9 @@ export interface ExchangeRawOptions extends
     "limits" | "onError" | "onUpgrade" | "onAccess" | "onInternalError"
   > {
   /**
-   * Write the raw bytes in pieces of this size (default: one write), to
-   * drive the engine's parser across read boundaries.
+   * Write the raw bytes in pieces of this many bytes (rounded down, at
+   * least 1; default or 0: one write), to drive the engine's parser across
+   * read boundaries.
    */
   chunkBytes?: number;
   /** Serve as if over TLS (request URLs use https). Default false. */
@@ -336,8 +388,12 @@ export interface ExchangeRawOptions extends
 
 /**
  * Runs the real server engine with `serve()`'s Web dispatch over a
- * {@linkcode MemoryConn}: writes `raw` as the client, half-closes, and
- * returns every byte the server wrote until it closed the connection.
+ * {@linkcode MemoryConn}: writes `raw` as the client and returns every byte
+ * the server wrote until it closed the connection. The client half-closes
+ * once the engine has read every byte and waits for more of a request, as
+ * a client that has nothing more to send: a streamed response is read to
+ * its end first (a half-close while it streams would read as the client
+ * leaving).
  * Pipelined requests, keep-alive, framing and the engine's canned 4xx
  * answers all behave as over a socket; no socket is opened.
  *
@@ -371,10 +427,31 @@ export async function exchangeRaw(
     webEngineOptions(options),
   );
   const [client, server] = memoryConnPair();
-  const served = engine.serveConnection(server, options.secure ?? false);
-  const step = options.chunkBytes !== undefined && options.chunkBytes > 0
-    ? Math.floor(options.chunkBytes)
+  const chunk = options.chunkBytes;
+  // A fraction below 1 is one byte (0 would never advance).
+  const step = chunk !== undefined && chunk > 0
+    ? Math.max(1, Math.floor(chunk))
     : Math.max(1, bytes.length);
+  let halfClosed = false;
+  const halfClose = () => {
+    if (halfClosed || client.closed) return;
+    halfClosed = true;
+    client.closeWrite().catch(() => {});
+  };
+  const allWritten = () => client.bytesWritten === bytes.length;
+  // The engine is done with the connection, or handed it to onUpgrade (no
+  // more HTTP): the client has nothing more to say once all is written.
+  let released = false;
+  const served = engine.serveConnection(
+    server,
+    options.secure ?? false,
+    () => {
+      if (allWritten() && client.unreadBytes === 0) halfClose();
+    },
+  ).then(() => {
+    released = true;
+    if (allWritten()) halfClose();
+  });
   // Write and read at once: a large pipelined batch would otherwise wait on
   // responses nobody reads.
   const writing = (async () => {
@@ -382,7 +459,7 @@ export async function exchangeRaw(
       for (let at = 0; at < bytes.length; at += step) {
         await client.write(bytes.subarray(at, at + step));
       }
-      await client.closeWrite();
+      if (released || bytes.length === 0) halfClose();
     } catch {
       // The server closed early (a canned 4xx); what it wrote is the answer.
     }

@@ -12,11 +12,12 @@
  */
 
 import { encodeChunk, encodeLastChunk } from "../http1/chunked.ts";
-import type { ResponseEvent } from "../http1/events.ts";
+import type { HttpVersion, ResponseEvent } from "../http1/events.ts";
 import { ResponseParser } from "../http1/response_parser.ts";
 import { serializeRequestHead } from "../http1/serializer.ts";
 import { HTTPServer } from "./http_server.ts";
 import { type MemoryConn, memoryConnPair } from "./memory_conn.ts";
+import { engineRequestParts } from "./_web_request.ts";
 import type { HandlerInfo } from "./middleware.ts";
 import type { ServerLimits } from "./options.ts";
 import type { RequestHandlerClass } from "./request_handler.ts";
@@ -150,9 +151,27 @@ async function exchange(
     },
   );
   // Serialize before starting anything: a bad method or header throws here.
-  const { head, body, chunked } = await requestHead(req, url);
+  const { head, body, chunked, expectContinue } = await requestHead(req, url);
+  // Settled true when the handler wants the body (its 100 Continue, or the
+  // inner engine waiting on the body), false at its final answer.
+  const goAhead = expectContinue ? Promise.withResolvers<boolean>() : null;
+  if (goAhead !== null) {
+    // The inner engine waiting on the connection once it has read the
+    // head is waiting for the body: the handler reads rfile.
+    conn.onReadWait = () => {
+      if (client.bytesWritten > 0 && client.unreadBytes === 0) {
+        goAhead.resolve(true);
+      }
+    };
+  }
   const served = run(conn);
-  const writing = writeRequest(client, head, body, chunked);
+  const writing = writeRequest(
+    client,
+    head,
+    body,
+    chunked,
+    goAhead?.promise ?? null,
+  );
   let finished: Promise<void> | null = null;
   const finish = (): Promise<void> => {
     finished ??= (async () => {
@@ -179,10 +198,13 @@ async function exchange(
   try {
     for (;;) {
       event = await nextEvent();
-      // Interim 1xx answers (100 Continue) are the inner engine's business.
+      // Interim 1xx answers (100 Continue) are the inner engine's business,
+      // except that a 100 lets the body go.
       if (event.kind === "head" && event.status < 200 && event.status !== 101) {
+        if (event.status === 100) goAhead?.resolve(true);
         continue;
       }
+      if (event.kind === "head") goAhead?.resolve(false);
       if (event.kind === "end") continue;
       break;
     }
@@ -266,9 +288,17 @@ interface RequestBytes {
   head: Uint8Array;
   body: ReadableStream<Uint8Array> | null;
   chunked: boolean;
+  /** The body waits for the handler's 100 Continue (or its reading). */
+  expectContinue: boolean;
 }
 
 async function requestHead(req: Request, url: URL): Promise<RequestBytes> {
+  // The version and content the client sent, as the engine read them: a
+  // Request has neither an HTTP version nor, for GET, a body.
+  const parts = engineRequestParts(req);
+  const version: HttpVersion = parts?.version === "HTTP/1.0"
+    ? "HTTP/1.0"
+    : "HTTP/1.1";
   const fields: Array<[string, string]> = [];
   let host = false;
   let length: string | null = null;
@@ -283,11 +313,18 @@ async function requestHead(req: Request, url: URL): Promise<RequestBytes> {
   }
   // RFC 9112 §3.2: a request must carry Host; the URL knows it.
   if (!host) fields.unshift(["host", url.host]);
-  let body: ReadableStream<Uint8Array> | null = req.body;
+  let body: ReadableStream<Uint8Array> | null = req.body ??
+    parts?.body ?? null;
   let chunked = false;
+  const expectContinue = body !== null &&
+    req.headers.get("expect")?.toLowerCase() === "100-continue";
   if (body !== null) {
     if (length !== null && /^\d+$/.test(length)) {
       fields.push(["content-length", length]);
+    } else if (expectContinue) {
+      // Not read ahead to learn its length: the body waits for the handler.
+      fields.push(["transfer-encoding", "chunked"]);
+      chunked = true;
     } else {
       const collected = await collect(body);
       body = collected.body;
@@ -298,15 +335,14 @@ async function requestHead(req: Request, url: URL): Promise<RequestBytes> {
         chunked = true;
       }
     }
-  } else if (length !== null) {
-    fields.push(["content-length", length]);
   }
   const head = serializeRequestHead(
     req.method,
     url.pathname + url.search,
     fields,
+    version,
   );
-  return { head, body, chunked };
+  return { head, body, chunked, expectContinue };
 }
 
 // Reads up to COLLECT_BYTES: a body that ends sooner gets its length; a
@@ -349,10 +385,19 @@ async function writeRequest(
   head: Uint8Array,
   body: ReadableStream<Uint8Array> | null,
   chunked: boolean,
+  goAhead: Promise<boolean> | null,
 ): Promise<void> {
-  const reader = body?.getReader();
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   try {
     await conn.write(head);
+    // With Expect: 100-continue the body is not pulled (and the client
+    // gets no 100 Continue from the outer engine) until the handler says
+    // go (its 100, or reading rfile); a final answer first means never.
+    if (body !== null && goAhead !== null && !await goAhead) {
+      await body.cancel().catch(() => {});
+      body = null;
+    }
+    reader = body?.getReader();
     if (reader !== undefined) {
       for (;;) {
         const { done, value } = await reader.read();

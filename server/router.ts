@@ -784,6 +784,18 @@ export class Router<S extends object = Record<string, unknown>> {
           }, not a Response`,
         );
       }
+      // What serve() refuses too (Response.error(), a 1xx, a body already
+      // read): through onError here, so router.request() answers as a
+      // socket would.
+      if (res.status < 200 || res.bodyUsed) {
+        throw new TypeError(
+          `Cannot answer ${req.method} ${ctx.url.pathname}: ${
+            res.bodyUsed
+              ? "the Response's body was already used"
+              : `status ${res.status} is not a final response`
+          }`,
+        );
+      }
     } catch (err) {
       try {
         res = await this.#onError(err, ctx);
@@ -791,10 +803,12 @@ export class Router<S extends object = Record<string, unknown>> {
         res = errorResponse(undefined);
       }
     }
+    // Measured before `res.body` is read: reading it turns a string body
+    // into a stream, whose length is not known.
+    const length = req.method === "HEAD" ? staticBodyLength(res) : null;
     if (req.method === "HEAD" && res.body !== null) {
       // RFC 9110 §9.3.2: HEAD gets GET's header section, never a body, and
       // §8.6: the length GET would have sent, or none (never a wrong 0).
-      const length = staticBodyLength(res);
       res.body.cancel().catch(() => {});
       const headers = new Headers(res.headers);
       if (length !== null && !headers.has("content-length")) {
@@ -833,8 +847,13 @@ export class Router<S extends object = Record<string, unknown>> {
   ): Promise<Response> {
     let req: Request;
     if (input instanceof Request) req = init ? new Request(input, init) : input;
-    else if (typeof input === "string" && input.startsWith("/")) {
-      req = new Request(`http://localhost${input}`, init);
+    else if (
+      typeof input === "string" && !/^[A-Za-z][A-Za-z0-9+.\-]*:/.test(input)
+    ) {
+      // A path, relative ones too ("users", "?a=1", ""), as Hono's
+      // app.request takes them.
+      const path = input.startsWith("/") ? input : `/${input}`;
+      req = new Request(`http://localhost${path}`, init);
     } else req = new Request(input, init);
     return this.fetch(req);
   }
