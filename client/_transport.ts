@@ -20,7 +20,12 @@ import {
 } from "../net/errors.ts";
 import { connectTcp } from "../net/tcp.ts";
 import { type BoundAddress, dialBound } from "./_bound_conn.ts";
-import { ConnectTimeout, ReadTimeout, RemoteDisconnected } from "./errors.ts";
+import {
+  ConnectTimeout,
+  HTTPException,
+  ReadTimeout,
+  RemoteDisconnected,
+} from "./errors.ts";
 import { encodeLatin1Into } from "./_head.ts";
 
 /** Default size of the reused read buffer. */
@@ -395,7 +400,7 @@ export class Transport {
     try {
       won = await Promise.race([read, expired]);
     } catch (error) {
-      throw this.#readError(error);
+      return this.#onReadError(error);
     } finally {
       clearTimeout(timer);
     }
@@ -416,7 +421,16 @@ export class Transport {
     this.parser.receive(chunk);
   };
 
-  readonly #onReadError = (error: unknown): never => {
+  readonly #onReadError = (error: unknown): void => {
+    // A TLS server that closes without close_notify: rustls reports it as
+    // an error, but for HTTP it is the end of the stream (RFC 8446 §6.1
+    // truncation; Python, curl and Node read it so). The parser then says
+    // whether the message was complete (a close-delimited body) or not
+    // (IncompleteRead, RemoteDisconnected).
+    if (error instanceof Deno.errors.UnexpectedEof && !this.closed) {
+      this.#onRead(null);
+      return;
+    }
     throw this.#readError(error);
   };
 
@@ -431,7 +445,17 @@ export class Transport {
         { cause: error },
       );
     }
-    return toNetError(error, this.address);
+    const mapped = toNetError(error, this.address);
+    if (mapped !== error) return mapped;
+    // Anything else (a TLS record that fails to decrypt, an alert) is
+    // named, and says where.
+    return new HTTPException(
+      `Cannot read from ${this.peer}: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      "HTTP_EXCEPTION",
+      { cause: error },
+    );
   }
 
   #closedError(): RemoteDisconnected {

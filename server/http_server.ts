@@ -18,7 +18,7 @@
 import type { RequestHead } from "../http1/events.ts";
 import { toNetError } from "../net/errors.ts";
 import type { Exchange } from "./_connection.ts";
-import { Engine } from "./_engine.ts";
+import { ALPN_PROTOCOLS, Engine } from "./_engine.ts";
 import { escapeLogControls, logDateTime, pyStr } from "./_python_format.ts";
 import { RUN } from "./_python_symbols.ts";
 import type { ServerLimits } from "./options.ts";
@@ -164,6 +164,7 @@ export class HTTPServer implements AsyncDisposable {
           transport: "tcp",
           cert: this.#options.cert ?? "",
           key: this.#options.key ?? "",
+          alpnProtocols: ALPN_PROTOCOLS,
         })
         : Deno.listen({ hostname: host, port, transport: "tcp" });
     } catch (error) {

@@ -14,7 +14,6 @@ import {
 } from "../http1/serializer.ts";
 import { STATUS_DESCRIPTION, STATUS_TEXT } from "../http1/status.ts";
 import type { Exchange } from "./_connection.ts";
-import { isPeerGone } from "./_engine.ts";
 import { httpDateNow } from "./_http_date.ts";
 import {
   escapeHtmlText,
@@ -592,7 +591,13 @@ export class BaseHTTPRequestHandler {
       this.log_error("%s", failure.message);
       return;
     }
-    if (isPeerGone(failure) || writeError !== null) return;
+    // Only this connection's own end is "the client left": an error from
+    // another socket the handler used (an upstream reset, a certificate it
+    // refused) is the handler's failure, and gets the 500.
+    if (
+      writeError !== null ||
+      (failure instanceof Error && failure.name === "ConnectionClosedError")
+    ) return;
     if (this.#wfile.bytesWritten === 0) {
       this.#headersBuffer = [];
       this[ERROR_HEADERS] = [];

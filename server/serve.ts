@@ -13,7 +13,12 @@ import type {
 } from "./_connection.ts";
 
 export type { TakenOverConnection } from "./_connection.ts";
-import { Engine, type EngineOptions, guardSink } from "./_engine.ts";
+import {
+  ALPN_PROTOCOLS,
+  Engine,
+  type EngineOptions,
+  guardSink,
+} from "./_engine.ts";
 import {
   reusePortAvailable,
   ReusePortUnavailableError,
@@ -204,6 +209,9 @@ export function serve(
     throw new ReusePortUnavailableError();
   }
   const secure = options.cert !== undefined || options.key !== undefined;
+  if (secure && (options.cert === undefined || options.key === undefined)) {
+    throw new TypeError("Both 'cert' and 'key' must be provided");
+  }
   const listenOptions = {
     port: options.port ?? 8000,
     hostname: options.hostname ?? "0.0.0.0",
@@ -217,6 +225,9 @@ export function serve(
   const listener: Deno.Listener = secure
     ? Deno.listenTls({
       ...listenOptions,
+      // RFC 7301: say which protocol this is, so a client offering h2
+      // first settles on HTTP/1.1 (as nginx and Node do).
+      alpnProtocols: ALPN_PROTOCOLS,
       cert: options.cert ?? "",
       key: options.key ?? "",
     })
