@@ -126,6 +126,8 @@ export class MemoryConn implements Deno.Conn<Deno.NetAddr> {
   readonly #out: Pipe;
   #closed = false;
   #ref = true;
+  // Reads waiting for the peer's bytes.
+  #waiting = 0;
   /**
    * Called each time a read on this end has to wait for the peer's bytes:
    * what is there has been read and the reader wants more (`pythonHandler`
@@ -191,11 +193,13 @@ export class MemoryConn implements Deno.Conn<Deno.NetAddr> {
       if (this.#in.bytes > 0) return this.#in.take(p);
       if (this.#in.writeClosed) return null;
       this.onReadWait?.();
-      this.#holdProcess(true);
+      this.#waiting++;
+      this.#holdProcess();
       try {
         await this.#in.readable();
       } finally {
-        this.#holdProcess(false);
+        this.#waiting--;
+        this.#holdProcess();
       }
       if (this.#closed) {
         throw new Deno.errors.Interrupted(
@@ -205,10 +209,12 @@ export class MemoryConn implements Deno.Conn<Deno.NetAddr> {
     }
   }
 
-  #holdProcess(waiting: boolean): void {
-    if (waiting && this.#ref && this.#keepAlive === undefined) {
+  // A timer while a read waits and this end is ref'd; none otherwise.
+  #holdProcess(): void {
+    const hold = this.#waiting > 0 && this.#ref;
+    if (hold && this.#keepAlive === undefined) {
       this.#keepAlive = setInterval(() => {}, 1 << 30);
-    } else if (!(waiting && this.#ref) && this.#keepAlive !== undefined) {
+    } else if (!hold && this.#keepAlive !== undefined) {
       clearInterval(this.#keepAlive);
       this.#keepAlive = undefined;
     }
@@ -262,12 +268,13 @@ export class MemoryConn implements Deno.Conn<Deno.NetAddr> {
   /** A read waiting on this end keeps the process alive (the default). */
   ref(): void {
     this.#ref = true;
+    this.#holdProcess();
   }
 
   /** A read waiting on this end does not keep the process alive. */
   unref(): void {
     this.#ref = false;
-    this.#holdProcess(false);
+    this.#holdProcess();
   }
 
   /** The inbound bytes as a stream (made on first use). */
