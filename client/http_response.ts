@@ -13,6 +13,7 @@
  * @module
  */
 
+import { concatBytes } from "../http1/_chars.ts";
 import type { ResponseEvent } from "../http1/events.ts";
 import { ProtocolError } from "../http1/errors.ts";
 import { FieldList } from "../http1/headers.ts";
@@ -359,7 +360,7 @@ export class HTTPResponse implements AsyncIterable<Uint8Array> {
       for (;;) {
         const chunk = this.#pollChunk();
         if (chunk === undefined) break;
-        if (chunk === null) return Promise.resolve(concat(parts, total));
+        if (chunk === null) return Promise.resolve(concatBytes(parts, total));
         parts.push(chunk.slice());
         total += chunk.length;
       }
@@ -386,7 +387,7 @@ export class HTTPResponse implements AsyncIterable<Uint8Array> {
     } catch (error) {
       throw withPartial(error, parts, total);
     }
-    return concat(parts, total);
+    return concatBytes(parts, total);
   }
 
   /**
@@ -466,7 +467,7 @@ export class HTTPResponse implements AsyncIterable<Uint8Array> {
       if (take < chunk.length) this.#keep(chunk.subarray(take));
       if (lf !== -1) break;
     }
-    return concat(parts, total);
+    return concatBytes(parts, total);
   }
 
   /**
@@ -536,19 +537,8 @@ function withPartial(
   total: number,
 ): unknown {
   return error instanceof IncompleteRead
-    ? new IncompleteRead(concat(parts, total), error.expected, {
+    ? new IncompleteRead(concatBytes(parts, total), error.expected, {
       cause: error.cause,
     })
     : error;
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }

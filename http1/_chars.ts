@@ -133,3 +133,26 @@ export function quoteInput(
   }
   return `"${s}${end > cut ? "…" : ""}"`;
 }
+
+/**
+ * The pieces joined into one array (the piece itself when there is one).
+ *
+ * @param parts The pieces, in order.
+ * @param total Their summed length, when the caller has counted it.
+ * @returns The joined bytes.
+ */
+export function concatBytes(
+  parts: readonly Uint8Array[],
+  total?: number,
+): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let length = total ?? 0;
+  if (total === undefined) { for (const part of parts) length += part.length; }
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}

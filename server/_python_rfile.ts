@@ -4,6 +4,8 @@
  * @module
  */
 
+import { concatBytes } from "../http1/_chars.ts";
+
 /** Where the body comes from: the engine's exchange, or anything alike. */
 export interface BodySource {
   /** The next piece of body, or null at its end. */
@@ -12,17 +14,6 @@ export interface BodySource {
 
 const EMPTY = new Uint8Array(0);
 const LF = 0x0a;
-
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 /**
  * The request body, readable like Python's `rfile`: `read(n)`, `read1(n)`,
@@ -98,7 +89,7 @@ export class RFile implements AsyncIterable<Uint8Array> {
       parts.push(part);
       length += part.length;
     }
-    return parts.length === 0 ? EMPTY : concat(parts, length);
+    return parts.length === 0 ? EMPTY : concatBytes(parts, length);
   }
 
   /**
@@ -134,7 +125,7 @@ export class RFile implements AsyncIterable<Uint8Array> {
       length += part.length;
       if (lf !== -1) break;
     }
-    return parts.length === 0 ? EMPTY : concat(parts, length);
+    return parts.length === 0 ? EMPTY : concatBytes(parts, length);
   }
 
   /**

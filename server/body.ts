@@ -11,6 +11,7 @@
  * @module
  */
 
+import { concatBytes } from "../http1/_chars.ts";
 import { MultipartParser, parseBoundary } from "./multipart.ts";
 
 /**
@@ -307,14 +308,7 @@ export async function bytes(
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
 
 /**
@@ -553,7 +547,7 @@ async function multipart(
             // Decoded whole: a streaming TextDecoder drops a U+FEFF at the
             // start of each piece, so the text would depend on how TCP cut
             // the upload.
-            form.append(part.name, decoder.decode(joinBytes(chunks)));
+            form.append(part.name, decoder.decode(concatBytes(chunks)));
           } else {
             const file = new File(chunks as BlobPart[], part.filename, {
               type: part.contentType ?? "application/octet-stream",
@@ -573,16 +567,3 @@ async function multipart(
 }
 
 const decoder = new TextDecoder();
-
-function joinBytes(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let length = 0;
-  for (const part of parts) length += part.byteLength;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
-}

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { concatBytes } from "../http1/_chars.ts";
 import { Engine } from "./_engine.ts";
 import {
   type ServeHandler,
@@ -486,13 +487,7 @@ export async function exchangeRaw(
     await writing;
     await served;
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concatBytes(parts, total);
 }
 
 // Latin-1 keeps one byte per character so tests can write any octet;

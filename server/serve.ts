@@ -4,6 +4,7 @@
  * @module
  */
 
+import { concatBytes } from "../http1/_chars.ts";
 import type { RequestHead } from "../http1/events.ts";
 import type {
   CannedResponse,
@@ -596,15 +597,7 @@ async function withBodyRead(
     request.url,
     request.method,
     { headers: request.headers },
-    () => {
-      const body = new Uint8Array(length);
-      let at = 0;
-      for (const chunk of chunks) {
-        body.set(chunk, at);
-        at += chunk.length;
-      }
-      return body;
-    },
+    () => concatBytes(chunks, length) as Uint8Array<ArrayBuffer>,
   );
 }
 
