@@ -220,9 +220,7 @@ export class MultipartParser {
           return true;
         }
         // RFC 2046 §5.1.1: transport padding (spaces, tabs) before the CRLF.
-        let i = 0;
-        while (i < buf.byteLength && (buf[i] === 32 || buf[i] === 9)) i++;
-        if (i > 64) throw malformed("too much padding after a boundary");
+        const i = paddingEnd(buf);
         if (i + 2 > buf.byteLength) return false;
         if (buf[i] !== CR || buf[i + 1] !== LF) {
           throw malformed("a boundary is not followed by CRLF");
@@ -237,9 +235,7 @@ export class MultipartParser {
         // CRLF (and the epilogue) or the end of the body. "--B--x" is no
         // close delimiter: refused rather than taken as the end, which
         // would drop the parts after it unseen.
-        let i = 0;
-        while (i < buf.byteLength && (buf[i] === 32 || buf[i] === 9)) i++;
-        if (i > 64) throw malformed("too much padding after a boundary");
+        const i = paddingEnd(buf);
         if (
           i === buf.byteLength || (i + 1 === buf.byteLength && buf[i] === CR)
         ) {
@@ -361,6 +357,15 @@ export class MultipartParser {
     }
     events.push({ kind: "data", part, data });
   }
+}
+
+// RFC 2046 §5.1.1: where the transport padding (spaces, tabs) after a
+// boundary ends; a bounded amount of it.
+function paddingEnd(buf: Uint8Array): number {
+  let i = 0;
+  while (i < buf.byteLength && (buf[i] === 32 || buf[i] === 9)) i++;
+  if (i > 64) throw malformed("too much padding after a boundary");
+  return i;
 }
 
 function malformed(detail: string): BadRequestError {

@@ -93,3 +93,20 @@ export function maskServerAndDate(text: string): string {
   return text.replace(/\r\nServer: [^\r\n]*/g, "\r\nServer: <masked>")
     .replace(/\r\nDate: [^\r\n]*/g, "\r\nDate: <masked>");
 }
+
+/**
+ * Whether `python` runs and has `http.server` (the comparison tests skip,
+ * with a message, when it does not).
+ */
+export async function pythonAvailable(python = "python3"): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command(python, {
+      args: ["-c", "import http.server"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success;
+  } catch {
+    return false;
+  }
+}

@@ -18,6 +18,7 @@ import {
 } from "../../server/request_handler.ts";
 import {
   maskServerAndDate,
+  pythonAvailable,
   withPythonScript,
   withServer,
 } from "./_python_face.ts";
@@ -25,20 +26,7 @@ import { delay, RawClient } from "./_raw.ts";
 
 const PYTHON = "python3";
 
-async function pythonAvailable(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command(PYTHON, {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
-const HAVE_PYTHON = await pythonAvailable();
+const HAVE_PYTHON = await pythonAvailable(PYTHON);
 if (!HAVE_PYTHON) {
   console.warn("python_adversarial_review_test: python3 not found, skipping");
 }

@@ -10,25 +10,16 @@ import assert from "node:assert/strict";
 import { HTTPServer } from "../../server/http_server.ts";
 import { BaseHTTPRequestHandler } from "../../server/request_handler.ts";
 import { spawnExample } from "../examples/_spawn.ts";
-import { maskServerAndDate, withPythonScript } from "./_python_face.ts";
+import {
+  maskServerAndDate,
+  pythonAvailable,
+  withPythonScript,
+} from "./_python_face.ts";
 import { RawClient } from "./_raw.ts";
 
 const PYTHON = "python3";
 
-async function pythonAvailable(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command(PYTHON, {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
-const HAVE_PYTHON = await pythonAvailable();
+const HAVE_PYTHON = await pythonAvailable(PYTHON);
 if (!HAVE_PYTHON) {
   console.warn(
     "python_compat_test: python3 not found, skipping the comparison",

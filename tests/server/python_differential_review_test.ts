@@ -37,7 +37,11 @@ import {
   type RequestHandlerClass,
 } from "../../server/request_handler.ts";
 import { SimpleHTTPRequestHandler } from "../../server/simple_request_handler.ts";
-import { maskServerAndDate, withPythonScript } from "./_python_face.ts";
+import {
+  maskServerAndDate,
+  pythonAvailable,
+  withPythonScript,
+} from "./_python_face.ts";
 import { exchangeUntilQuiet, latin1 } from "./_raw.ts";
 
 const PYTHON = "python3";
@@ -45,20 +49,7 @@ const RUNS = Number(Deno.env.get("PY_DIFF_RUNS") ?? "25");
 const SEED = Deno.env.get("PY_DIFF_SEED");
 const seedOption = SEED === undefined ? {} : { seed: Number(SEED) };
 
-async function pythonAvailable(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command(PYTHON, {
-      args: ["-c", "import http.server"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
-const HAVE_PYTHON = await pythonAvailable();
+const HAVE_PYTHON = await pythonAvailable(PYTHON);
 if (!HAVE_PYTHON) {
   console.warn("python_differential_review_test: python3 not found, skipping");
 }

@@ -30,26 +30,17 @@ import fc from "npm:fast-check@4.10.2";
 import { ThreadingHTTPServer } from "../../server/http_server.ts";
 import { SimpleHTTPRequestHandler } from "../../server/simple_request_handler.ts";
 import { serveDir, type SymlinkPolicy } from "../../server/static.ts";
-import { maskServerAndDate, withPythonScript } from "./_python_face.ts";
+import {
+  maskServerAndDate,
+  pythonAvailable,
+  withPythonScript,
+} from "./_python_face.ts";
 import { exchangeUntilQuiet, fromLatin1, latin1, startServer } from "./_raw.ts";
 
 const PYTHON = "python3";
 const IS_POSIX = Deno.build.os !== "windows";
 
-async function pythonAvailable(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command(PYTHON, {
-      args: ["-c", "import http.server"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
-const HAVE_PYTHON = IS_POSIX && await pythonAvailable();
+const HAVE_PYTHON = IS_POSIX && await pythonAvailable(PYTHON);
 if (!HAVE_PYTHON) {
   console.warn(
     "static_differential_review_test: python3 (or POSIX) not available, skipping the live comparisons",
